@@ -1,0 +1,2 @@
+-- Schema version of a sqlalchemy-migrate-era Nova database (up to Wallaby).
+SELECT version FROM migrate_version

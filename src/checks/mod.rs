@@ -1,0 +1,192 @@
+//! The checks: each reads the snapshots of a topology and returns findings and per-cell outcomes; none prints or writes.
+
+mod aggregates;
+mod registry;
+mod zones;
+
+use crate::findings::{Finding, Outcome};
+use crate::queries::{self, Dataset};
+use crate::snapshot::CellData;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Which parent aggregates a child must hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Expect {
+    /// Those with at least one member host living in the child.
+    #[default]
+    Members,
+    /// Every parent aggregate, in every child.
+    All,
+}
+
+/// One cell as the checks see it: its data, or `None` when it could not be read.
+pub struct CellView<'a> {
+    pub name: &'a str,
+    pub data: Option<&'a CellData>,
+}
+
+/// Where each compute host lives: the children whose `services` have it as a live nova-compute.
+#[derive(Debug, Default)]
+pub struct Residency {
+    pub cells_of: BTreeMap<String, Vec<String>>,
+    /// Children whose services could not be read, so a host "in no child" may live there.
+    pub unknown: Vec<String>,
+}
+
+impl Residency {
+    pub fn build(children: &[CellView<'_>]) -> Residency {
+        let mut r = Residency::default();
+        for c in children {
+            match c.data.map(crate::v1::compute_hosts) {
+                Some(Ok(hosts)) => {
+                    for h in hosts {
+                        r.cells_of.entry(h).or_default().push(c.name.to_string());
+                    }
+                }
+                _ => r.unknown.push(c.name.to_string()),
+            }
+        }
+        r
+    }
+
+    pub fn lives_in(&self, host: &str, cell: &str) -> bool {
+        self.cells_of
+            .get(host)
+            .is_some_and(|v| v.iter().any(|c| c == cell))
+    }
+
+    pub fn cells(&self, host: &str) -> &[String] {
+        self.cells_of.get(host).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+/// Everything a cells v1 check may look at.
+pub struct V1Context<'a> {
+    pub parent: CellView<'a>,
+    pub children: Vec<CellView<'a>>,
+    pub expect: Expect,
+    pub residency: Residency,
+}
+
+impl V1Context<'_> {
+    pub fn child_names(&self) -> BTreeSet<&str> {
+        self.children.iter().map(|c| c.name).collect()
+    }
+}
+
+/// What a check returns: an outcome for each cell it concerns, and its findings.
+#[derive(Debug, Default)]
+pub struct CheckRun {
+    pub outcomes: Vec<(String, Outcome)>,
+    pub findings: Vec<Finding>,
+}
+
+impl CheckRun {
+    fn outcome(&mut self, cell: &str, o: Outcome) {
+        self.outcomes.push((cell.to_string(), o));
+    }
+
+    /// Marks every cell skipped for one reason (e.g. the parent lacks a table).
+    fn skip_all(ctx: &V1Context<'_>, reason: String) -> CheckRun {
+        let mut run = CheckRun::default();
+        run.outcome(
+            ctx.parent.name,
+            Outcome::Skipped {
+                reason: reason.clone(),
+            },
+        );
+        for c in &ctx.children {
+            let o = if c.data.is_some() {
+                Outcome::Skipped {
+                    reason: reason.clone(),
+                }
+            } else {
+                Outcome::Unavailable
+            };
+            run.outcome(c.name, o);
+        }
+        run
+    }
+}
+
+#[derive(Debug)]
+pub struct CheckDef {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub parent_sets: &'static [&'static Dataset],
+    pub child_sets: &'static [&'static Dataset],
+    pub run: fn(&V1Context<'_>) -> CheckRun,
+}
+
+const AGG_SETS: &[&Dataset] = &[
+    &queries::AGGREGATES,
+    &queries::AGGREGATE_HOSTS,
+    &queries::AGGREGATE_METADATA,
+];
+const AGG_AND_SERVICES: &[&Dataset] = &[
+    &queries::AGGREGATES,
+    &queries::AGGREGATE_HOSTS,
+    &queries::AGGREGATE_METADATA,
+    &queries::COMPUTE_SERVICES,
+];
+
+/// Every cells v1 check, in report order.
+pub const V1_CHECKS: &[CheckDef] = &[
+    CheckDef {
+        name: "cell_registry",
+        about: "the parent's `cells` rows name exactly the audited children, and each child registers its parent",
+        parent_sets: &[&queries::CELLS],
+        child_sets: &[&queries::CELLS],
+        run: registry::cell_registry,
+    },
+    CheckDef {
+        name: "aggregates",
+        about: "parent aggregates exist in the children that host their members (by name); no stray or deleted ones",
+        parent_sets: AGG_SETS,
+        child_sets: AGG_AND_SERVICES,
+        run: aggregates::aggregates,
+    },
+    CheckDef {
+        name: "aggregate_metadata",
+        about: "each child copy of an aggregate has the parent's metadata, availability_zone above all",
+        parent_sets: AGG_SETS,
+        child_sets: AGG_AND_SERVICES,
+        run: aggregates::aggregate_metadata,
+    },
+    CheckDef {
+        name: "aggregate_hosts",
+        about: "each child copy lists the parent's members that live in that child; every member lives in exactly one child",
+        parent_sets: AGG_SETS,
+        child_sets: AGG_AND_SERVICES,
+        run: aggregates::aggregate_hosts,
+    },
+    CheckDef {
+        name: "availability_zones",
+        about: "every compute host is in the same availability zone at the parent and in its own child, and in only one",
+        parent_sets: AGG_SETS,
+        child_sets: AGG_AND_SERVICES,
+        run: zones::availability_zones,
+    },
+];
+
+/// Datasets every v1 audit reads from children regardless of checks: residency needs them.
+pub const V1_ALWAYS_CHILD: &[&Dataset] = &[&queries::COMPUTE_SERVICES];
+
+pub fn find(name: &str) -> Option<&'static CheckDef> {
+    V1_CHECKS.iter().find(|c| c.name == name)
+}
+
+/// Joins names for messages: `a, b and c`.
+pub(crate) fn join_names<I, S>(items: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let v: Vec<String> = items.into_iter().map(|s| s.as_ref().to_string()).collect();
+    match v.len() {
+        0 => String::new(),
+        1 => v[0].clone(),
+        n => format!("{} and {}", v[..n - 1].join(", "), v[n - 1]),
+    }
+}

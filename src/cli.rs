@@ -1,0 +1,94 @@
+//! The raw command line as clap parses it; `config` turns it into something validated.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cellaudit",
+    version,
+    about = "Audit the data that OpenStack Nova cells must agree on: aggregates, availability zones, the cell registry",
+    long_about = None,
+    after_help = "Exit codes (as nova-status upgrade check): 0 consistent, 1 warnings only, 2 failures, 255 the audit could not run."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Audit a cells v1 parent database against its children.
+    Audit(AuditArgs),
+    /// Build a small cells v1 deployment in SQLite with known drift and audit it.
+    Demo(DemoArgs),
+    /// List the checks with one line each.
+    Checks,
+}
+
+#[derive(Debug, Args)]
+pub struct TopologyArgs {
+    /// TOML file with one [parent] and a [[child]] list (name, url, password_env or password_file).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Parent (API cell) database URL: mysql://user@host/nova, Nova's mysql+pymysql://..., or sqlite:///path.
+    #[arg(long, value_name = "URL")]
+    pub parent: Option<String>,
+    /// Name the parent is reported under.
+    #[arg(long, value_name = "NAME")]
+    pub parent_name: Option<String>,
+    /// A child cell: its short name (as in the parent's `cells` table) and database URL. Repeatable.
+    #[arg(long = "child", value_name = "NAME=URL")]
+    pub children: Vec<String>,
+    /// Read a cell's database password from an environment variable instead of its URL. Repeatable.
+    #[arg(long = "password-env", value_name = "CELL=VAR")]
+    pub password_env: Vec<String>,
+    /// Read a cell's database password from the first line of a file. Repeatable.
+    #[arg(long = "password-file", value_name = "CELL=PATH")]
+    pub password_file: Vec<String>,
+    /// Seconds to wait for each database server to accept a connection [default: 10].
+    #[arg(long, value_name = "SECS")]
+    pub connect_timeout: Option<u64>,
+    /// Seconds any one query may run [default: 600].
+    #[arg(long, value_name = "SECS")]
+    pub statement_timeout: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExpectArg {
+    /// A parent aggregate is expected in a child when one of its member hosts lives there.
+    Members,
+    /// Every parent aggregate is expected in every child.
+    All,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub topology: TopologyArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: FormatArg,
+    /// Comma-separated checks to run (see `cellaudit checks`) [default: all].
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub check: Vec<String>,
+    /// Which parent aggregates each child must hold.
+    #[arg(long, value_enum)]
+    pub expect: Option<ExpectArg>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: FormatArg,
+    /// Keep the demo databases in this directory instead of a temporary one.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+}

@@ -1,0 +1,313 @@
+//! One validated audit configuration, built from the command line and an optional TOML file in one place.
+
+use crate::checks::{self, CheckDef, Expect};
+use crate::cli::{AuditArgs, ExpectArg, FormatArg, TopologyArgs};
+use crate::db::Timeouts;
+use crate::dburl::{DbUrl, Secret, mask_url};
+use crate::findings::Role;
+use crate::render::Format;
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A cell to audit. A bad URL or password source is kept as an error so the other cells are still audited.
+#[derive(Debug, Clone)]
+pub struct CellSpec {
+    pub name: String,
+    pub role: Role,
+    pub url: Result<DbUrl, String>,
+    /// What to show for the cell's location even when its URL did not parse (password masked).
+    pub shown: String,
+}
+
+#[derive(Debug)]
+pub struct AuditConfig {
+    pub parent: CellSpec,
+    pub children: Vec<CellSpec>,
+    pub checks: Vec<&'static CheckDef>,
+    pub expect: Expect,
+    pub timeouts: Timeouts,
+    pub format: Format,
+}
+
+/// A configuration that cannot be audited at all.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileCell {
+    name: Option<String>,
+    url: String,
+    password_env: Option<String>,
+    password_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    parent: Option<FileCell>,
+    #[serde(default)]
+    child: Vec<FileCell>,
+    expect: Option<String>,
+    connect_timeout: Option<u64>,
+    statement_timeout: Option<u64>,
+}
+
+#[derive(Debug, Default)]
+struct PasswordSource {
+    env: Option<String>,
+    file: Option<PathBuf>,
+}
+
+fn split_pair<'a>(flag: &str, raw: &'a str) -> Result<(&'a str, &'a str), ConfigError> {
+    match raw.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => Ok((k.trim(), v.trim())),
+        _ => Err(ConfigError(format!(
+            "{flag} expects NAME=VALUE, got '{}'",
+            mask_url(raw)
+        ))),
+    }
+}
+
+fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("cannot read config {}: {e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| {
+        let msg = e.message().replace('\n', " ");
+        let line = e
+            .span()
+            .map(|s| format!(" at line {}", text[..s.start].lines().count().max(1)))
+            .unwrap_or_default();
+        ConfigError(format!(
+            "config {}{line}: {}",
+            path.display(),
+            mask_url(&msg)
+        ))
+    })
+}
+
+fn read_password(cell: &str, src: &PasswordSource) -> Result<Option<Secret>, String> {
+    match (&src.env, &src.file) {
+        (Some(_), Some(_)) => Err(format!(
+            "cell '{cell}': both password_env and password_file are set; pick one"
+        )),
+        (Some(var), None) => std::env::var(var)
+            .map(|v| Some(Secret::new(v)))
+            .map_err(|_| {
+                format!("cell '{cell}': environment variable {var} (password_env) is not set")
+            }),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .map(|t| Some(Secret::new(t.lines().next().unwrap_or("").to_string())))
+            .map_err(|e| {
+                format!(
+                    "cell '{cell}': cannot read password file {}: {e}",
+                    path.display()
+                )
+            }),
+        (None, None) => Ok(None),
+    }
+}
+
+fn cell_spec(name: &str, role: Role, raw_url: &str, src: &PasswordSource) -> CellSpec {
+    let url = DbUrl::parse(raw_url)
+        .map_err(|e| format!("cell '{name}': {e}"))
+        .and_then(|mut u| {
+            if let Some(pw) = read_password(name, src)? {
+                if u.password().is_some() {
+                    return Err(format!(
+                        "cell '{name}': the URL has a password and a password source is also given; pick one"
+                    ));
+                }
+                u.set_password(pw).map_err(|e| format!("cell '{name}': {e}"))?;
+            }
+            Ok(u)
+        });
+    let shown = match &url {
+        Ok(u) => u.display_masked(),
+        Err(_) => mask_url(raw_url),
+    };
+    CellSpec {
+        name: name.to_string(),
+        role,
+        url,
+        shown,
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+/// Builds the parent and children from the file and the flags; flags add to (and for the parent, override) the file.
+fn topology(t: &TopologyArgs, file: &FileConfig) -> Result<(CellSpec, Vec<CellSpec>), ConfigError> {
+    let mut sources: BTreeMap<String, PasswordSource> = BTreeMap::new();
+    for raw in &t.password_env {
+        let (cell, var) = split_pair("--password-env", raw)?;
+        sources.entry(cell.to_string()).or_default().env = Some(var.to_string());
+    }
+    for raw in &t.password_file {
+        let (cell, path) = split_pair("--password-file", raw)?;
+        sources.entry(cell.to_string()).or_default().file = Some(PathBuf::from(path));
+    }
+    let source_for = |name: &str, fc: Option<&FileCell>| -> PasswordSource {
+        let flag = sources.get(name);
+        PasswordSource {
+            env: flag
+                .and_then(|s| s.env.clone())
+                .or_else(|| fc.and_then(|f| f.password_env.clone())),
+            file: flag
+                .and_then(|s| s.file.clone())
+                .or_else(|| fc.and_then(|f| f.password_file.clone())),
+        }
+    };
+
+    let parent_name = t
+        .parent_name
+        .clone()
+        .or_else(|| file.parent.as_ref().and_then(|p| p.name.clone()))
+        .unwrap_or_else(|| "parent".to_string());
+    let parent_url = t
+        .parent
+        .clone()
+        .or_else(|| file.parent.as_ref().map(|p| p.url.clone()))
+        .ok_or_else(|| {
+            ConfigError("no parent database: give --parent URL or [parent] in --config".into())
+        })?;
+    let parent = cell_spec(
+        &parent_name,
+        Role::Parent,
+        &parent_url,
+        &source_for(&parent_name, file.parent.as_ref()),
+    );
+
+    let mut children = Vec::new();
+    for (i, fc) in file.child.iter().enumerate() {
+        let name = fc
+            .name
+            .clone()
+            .ok_or_else(|| ConfigError(format!("[[child]] number {} has no name", i + 1)))?;
+        children.push(cell_spec(
+            &name,
+            Role::Child,
+            &fc.url,
+            &source_for(&name, Some(fc)),
+        ));
+    }
+    for raw in &t.children {
+        let (name, url) = split_pair("--child", raw)?;
+        children.push(cell_spec(name, Role::Child, url, &source_for(name, None)));
+    }
+    if children.is_empty() {
+        return Err(ConfigError(
+            "no child databases: give --child NAME=URL or [[child]] in --config".into(),
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for c in std::iter::once(&parent).chain(&children) {
+        if !valid_name(&c.name) {
+            return Err(ConfigError(format!(
+                "cell name '{}' is not valid (letters, digits, '-', '_', '.')",
+                c.name
+            )));
+        }
+        if !seen.insert(c.name.clone()) {
+            return Err(ConfigError(format!(
+                "cell name '{}' is given twice",
+                c.name
+            )));
+        }
+    }
+    for cell in sources.keys() {
+        if !seen.contains(cell) {
+            return Err(ConfigError(format!(
+                "a password source names cell '{cell}', which is not configured"
+            )));
+        }
+    }
+    Ok((parent, children))
+}
+
+impl AuditConfig {
+    pub fn from_args(args: &AuditArgs) -> Result<AuditConfig, ConfigError> {
+        let file = match &args.topology.config {
+            Some(p) => load_file(p)?,
+            None => FileConfig::default(),
+        };
+        let (parent, children) = topology(&args.topology, &file)?;
+        let expect = match (args.expect, file.expect.as_deref()) {
+            (Some(ExpectArg::All), _) | (None, Some("all")) => Expect::All,
+            (Some(ExpectArg::Members), _) | (None, Some("members")) | (None, None) => {
+                Expect::Members
+            }
+            (None, Some(other)) => {
+                return Err(ConfigError(format!(
+                    "config: expect must be 'members' or 'all', not '{other}'"
+                )));
+            }
+        };
+        let checks = select_checks(&args.check)?;
+        let d = Timeouts::default();
+        let secs =
+            |flag: Option<u64>, file: Option<u64>, def: Duration, what: &str| match flag.or(file) {
+                Some(0) => Err(ConfigError(format!("{what} must be at least 1 second"))),
+                Some(s) => Ok(Duration::from_secs(s)),
+                None => Ok(def),
+            };
+        let timeouts = Timeouts {
+            connect: secs(
+                args.topology.connect_timeout,
+                file.connect_timeout,
+                d.connect,
+                "connect timeout",
+            )?,
+            statement: secs(
+                args.topology.statement_timeout,
+                file.statement_timeout,
+                d.statement,
+                "statement timeout",
+            )?,
+        };
+        Ok(AuditConfig {
+            parent,
+            children,
+            checks,
+            expect,
+            timeouts,
+            format: format(args.format),
+        })
+    }
+}
+
+pub fn format(f: FormatArg) -> Format {
+    match f {
+        FormatArg::Table => Format::Table,
+        FormatArg::Json => Format::Json,
+    }
+}
+
+pub fn select_checks(names: &[String]) -> Result<Vec<&'static CheckDef>, ConfigError> {
+    if names.is_empty() {
+        return Ok(checks::V1_CHECKS.iter().collect());
+    }
+    let mut out = Vec::new();
+    for n in names {
+        let c = checks::find(n.trim()).ok_or_else(|| {
+            let known: Vec<&str> = checks::V1_CHECKS.iter().map(|c| c.name).collect();
+            ConfigError(format!(
+                "unknown check '{}' (known: {})",
+                n.trim(),
+                known.join(", ")
+            ))
+        })?;
+        if !out.iter().any(|o: &&CheckDef| o.name == c.name) {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,365 @@
+//! The database layer: one enum over the MySQL and SQLite pools, read-only snapshot sessions and generic rows; it knows no check.
+
+use crate::dburl::DbUrl;
+use futures::TryStreamExt;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions, MySqlRow, MySqlSslMode};
+use sqlx::pool::PoolConnection;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions, SqliteRow};
+use sqlx::{MySql, Row as _, Sqlite};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+/// How long to wait for a server, and for any one statement.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub statement: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            statement: Duration::from_secs(600),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    MySql,
+    Sqlite,
+}
+
+/// A connection pool to one cell's database.
+#[derive(Clone)]
+pub enum Pool {
+    MySql(sqlx::MySqlPool),
+    Sqlite(sqlx::SqlitePool),
+}
+
+/// One value of a result row, in the few shapes the checks need.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+impl Value {
+    pub fn as_text(&self) -> Option<String> {
+        match self {
+            Value::Null => None,
+            Value::Int(i) => Some(i.to_string()),
+            Value::Float(f) => Some(f.to_string()),
+            Value::Text(s) => Some(s.clone()),
+        }
+    }
+
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            Value::Float(f) => Some(*f as i64),
+            Value::Text(s) => s.trim().parse().ok(),
+            Value::Null => None,
+        }
+    }
+
+    /// Nova's soft-delete and boolean columns: any non-zero number is true.
+    pub fn truthy(&self) -> bool {
+        self.as_int().is_some_and(|i| i != 0)
+    }
+}
+
+pub type Row = Vec<Value>;
+
+/// Table name → column names, all lowercased, as the connected database has them.
+#[derive(Debug, Clone, Default)]
+pub struct Schema {
+    pub tables: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Schema {
+    /// The first requirement this schema does not meet, as `table` or `table.column`.
+    pub fn missing(&self, table: &str, columns: &[&str]) -> Option<String> {
+        let Some(cols) = self.tables.get(table) else {
+            return Some(format!("table `{table}` is missing"));
+        };
+        columns
+            .iter()
+            .find(|c| !cols.contains(**c))
+            .map(|c| format!("column `{table}.{c}` is missing"))
+    }
+
+    pub fn has_table(&self, table: &str) -> bool {
+        self.tables.contains_key(table)
+    }
+}
+
+/// A one-line description of a driver error, for operators (callers scrub secrets from it).
+pub fn describe(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(d) => match d.code() {
+            Some(code) => format!("server error {code}: {}", d.message()),
+            None => format!("server error: {}", d.message()),
+        },
+        sqlx::Error::Io(io) => format!("cannot reach the server: {io}"),
+        sqlx::Error::Tls(t) => format!("TLS error: {t}"),
+        sqlx::Error::PoolTimedOut => "timed out waiting for a connection".to_string(),
+        other => other.to_string().replace('\n', " "),
+    }
+}
+
+impl Pool {
+    pub async fn connect(url: &DbUrl, timeouts: Timeouts) -> Result<Pool, String> {
+        let attempt = async {
+            match url {
+                DbUrl::MySql(t) => {
+                    let mut o = MySqlConnectOptions::new()
+                        .username(&t.user)
+                        .database(&t.database)
+                        // Nova's schemas are utf8mb3; a utf8mb4 connection reads them losslessly.
+                        .charset("utf8mb4")
+                        .pipes_as_concat(false);
+                    o = match &t.socket {
+                        Some(s) => o.socket(s),
+                        None => o.host(&t.host).port(t.port),
+                    };
+                    if let Some(p) = &t.password {
+                        o = o.password(p.expose());
+                    }
+                    if let Some(ca) = &t.ssl_ca {
+                        o = o.ssl_mode(MySqlSslMode::VerifyCa).ssl_ca(ca);
+                    }
+                    if let Some(c) = &t.ssl_cert {
+                        o = o.ssl_client_cert(c);
+                    }
+                    if let Some(k) = &t.ssl_key {
+                        o = o.ssl_client_key(k);
+                    }
+                    MySqlPoolOptions::new()
+                        .max_connections(2)
+                        .acquire_timeout(timeouts.connect)
+                        .connect_with(o)
+                        .await
+                        .map(Pool::MySql)
+                }
+                DbUrl::Sqlite { path } => {
+                    if !path.exists() {
+                        return Err(sqlx::Error::Configuration(
+                            format!("SQLite file {} does not exist", path.display()).into(),
+                        ));
+                    }
+                    let o = SqliteConnectOptions::new()
+                        .filename(path)
+                        .read_only(true)
+                        .busy_timeout(timeouts.connect);
+                    SqlitePoolOptions::new()
+                        .max_connections(2)
+                        .acquire_timeout(timeouts.connect)
+                        .connect_with(o)
+                        .await
+                        .map(Pool::Sqlite)
+                }
+            }
+        };
+        match tokio::time::timeout(timeouts.connect, attempt).await {
+            Ok(Ok(p)) => Ok(p),
+            Ok(Err(e)) => Err(describe(&e)),
+            Err(_) => Err(format!(
+                "no answer within {}s (connect timeout)",
+                timeouts.connect.as_secs()
+            )),
+        }
+    }
+
+    /// Opens a read-only transaction whose reads all see one consistent point in time.
+    pub async fn snapshot(&self, timeouts: Timeouts) -> Result<Session, String> {
+        match self {
+            Pool::MySql(p) => {
+                let mut c = p.acquire().await.map_err(|e| describe(&e))?;
+                let secs = timeouts.statement.as_secs_f64();
+                // MariaDB and MySQL spell the statement timeout differently; whichever the server knows applies.
+                let maria = sqlx::query("SET SESSION max_statement_time = ?")
+                    .bind(secs)
+                    .execute(&mut *c)
+                    .await;
+                if maria.is_err() {
+                    let _ = sqlx::query("SET SESSION max_execution_time = ?")
+                        .bind((secs * 1000.0) as u64)
+                        .execute(&mut *c)
+                        .await;
+                }
+                // Nova's wide utf8mb3 rows exceed the default, which makes ORDER BY re-read every row by primary key.
+                let _ = sqlx::raw_sql("SET SESSION max_length_for_sort_data = 8192")
+                    .execute(&mut *c)
+                    .await;
+                sqlx::raw_sql("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    .execute(&mut *c)
+                    .await
+                    .map_err(|e| describe(&e))?;
+                sqlx::raw_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+                    .execute(&mut *c)
+                    .await
+                    .map_err(|e| describe(&e))?;
+                Ok(Session::MySql(c, timeouts))
+            }
+            Pool::Sqlite(p) => {
+                let mut c = p.acquire().await.map_err(|e| describe(&e))?;
+                // A deferred transaction takes its snapshot at the first read and keeps it to the end.
+                sqlx::raw_sql("BEGIN")
+                    .execute(&mut *c)
+                    .await
+                    .map_err(|e| describe(&e))?;
+                Ok(Session::Sqlite(c, timeouts))
+            }
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Pool::MySql(p) => p.close().await,
+            Pool::Sqlite(p) => p.close().await,
+        }
+    }
+}
+
+/// A read-only snapshot of one database; every query of one audit of that cell goes through it.
+pub enum Session {
+    MySql(PoolConnection<MySql>, Timeouts),
+    Sqlite(PoolConnection<Sqlite>, Timeouts),
+}
+
+macro_rules! decode_value {
+    ($row:expr, $i:expr) => {{
+        let row = $row;
+        let i = $i;
+        if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
+            v.map_or(Value::Null, Value::Int)
+        } else if let Ok(v) = row.try_get::<Option<String>, _>(i) {
+            v.map_or(Value::Null, Value::Text)
+        } else if let Ok(v) = row.try_get::<Option<f64>, _>(i) {
+            v.map_or(Value::Null, Value::Float)
+        } else if let Ok(v) = row.try_get::<Option<f32>, _>(i) {
+            v.map_or(Value::Null, |f| Value::Float(f64::from(f)))
+        } else if let Ok(v) = row.try_get::<Option<bool>, _>(i) {
+            v.map_or(Value::Null, |b| Value::Int(i64::from(b)))
+        } else if let Ok(v) = row.try_get::<Option<sqlx::types::chrono::NaiveDateTime>, _>(i) {
+            v.map_or(Value::Null, |d| {
+                Value::Text(d.format("%Y-%m-%d %H:%M:%S").to_string())
+            })
+        } else if let Ok(v) = row.try_get::<Option<u64>, _>(i) {
+            v.map_or(Value::Null, |u| Value::Int(u as i64))
+        } else if let Ok(v) = row.try_get::<Option<Vec<u8>>, _>(i) {
+            v.map_or(Value::Null, |b| {
+                Value::Text(String::from_utf8_lossy(&b).into_owned())
+            })
+        } else {
+            Value::Null
+        }
+    }};
+}
+
+fn mysql_row(row: &MySqlRow) -> Row {
+    (0..row.len()).map(|i| decode_value!(row, i)).collect()
+}
+
+fn sqlite_row(row: &SqliteRow) -> Row {
+    (0..row.len()).map(|i| decode_value!(row, i)).collect()
+}
+
+impl Session {
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Session::MySql(..) => Dialect::MySql,
+            Session::Sqlite(..) => Dialect::Sqlite,
+        }
+    }
+
+    fn timeouts(&self) -> Timeouts {
+        match self {
+            Session::MySql(_, t) | Session::Sqlite(_, t) => *t,
+        }
+    }
+
+    /// Runs one query from `queries/` (never user text) and returns all its rows.
+    pub async fn fetch_all(&mut self, sql: &'static str) -> Result<Vec<Row>, String> {
+        let limit = self.timeouts().statement;
+        let work = async {
+            match self {
+                Session::MySql(c, _) => sqlx::query(sql)
+                    .fetch(&mut **c)
+                    .map_ok(|r| mysql_row(&r))
+                    .try_collect::<Vec<_>>()
+                    .await
+                    .map_err(|e| describe(&e)),
+                Session::Sqlite(c, _) => sqlx::query(sql)
+                    .fetch(&mut **c)
+                    .map_ok(|r| sqlite_row(&r))
+                    .try_collect::<Vec<_>>()
+                    .await
+                    .map_err(|e| describe(&e)),
+            }
+        };
+        match tokio::time::timeout(limit, work).await {
+            Ok(r) => r,
+            Err(_) => Err(format!("statement timed out after {}s", limit.as_secs())),
+        }
+    }
+
+    pub async fn schema(&mut self) -> Result<Schema, String> {
+        let sql = match self.dialect() {
+            Dialect::MySql => include_str!("../queries/schema_columns.mysql.sql"),
+            Dialect::Sqlite => include_str!("../queries/schema_columns.sqlite.sql"),
+        };
+        let mut schema = Schema::default();
+        for row in self.fetch_all(sql).await? {
+            if let (Some(t), Some(c)) = (row[0].as_text(), row[1].as_text()) {
+                schema
+                    .tables
+                    .entry(t.to_ascii_lowercase())
+                    .or_default()
+                    .insert(c.to_ascii_lowercase());
+            }
+        }
+        Ok(schema)
+    }
+
+    /// The schema revision, from alembic (Xena+) or sqlalchemy-migrate (older), if either table is there.
+    pub async fn schema_version(&mut self, schema: &Schema) -> Option<String> {
+        if schema.has_table("alembic_version") {
+            let rows = self
+                .fetch_all(include_str!("../queries/schema_version_alembic.sql"))
+                .await
+                .ok()?;
+            return rows
+                .first()
+                .and_then(|r| r[0].as_text())
+                .map(|v| format!("alembic {v}"));
+        }
+        if schema.has_table("migrate_version") {
+            let rows = self
+                .fetch_all(include_str!("../queries/schema_version_migrate.sql"))
+                .await
+                .ok()?;
+            return rows
+                .first()
+                .and_then(|r| r[0].as_text())
+                .map(|v| format!("migrate {v}"));
+        }
+        None
+    }
+
+    /// Ends the read-only transaction; nothing was written, so rolling back only releases the snapshot.
+    pub async fn finish(self) {
+        match self {
+            Session::MySql(mut c, _) => {
+                let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *c).await;
+            }
+            Session::Sqlite(mut c, _) => {
+                let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *c).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! `cellaudit demo`: builds the fixture deployment in SQLite in a temporary directory and audits it.
+
+use crate::checks::V1_CHECKS;
+use crate::cli::DemoArgs;
+use crate::config::{CellSpec, format};
+use crate::dburl::DbUrl;
+use crate::engine::{V1Plan, audit_v1_cells};
+use crate::findings::Role;
+use crate::{exit_codes, render};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection};
+use std::path::Path;
+
+/// Nova's main-database schema as `nova-manage db sync` creates it in SQLite.
+pub const MAIN_SCHEMA_SQLITE: &str = include_str!("../fixtures/schema/main.sqlite.sql");
+
+/// The demo deployment: (cell name, role, rows).
+pub const V1_FIXTURE: &[(&str, Role, &str)] = &[
+    (
+        "api",
+        Role::Parent,
+        include_str!("../fixtures/v1/parent.sql"),
+    ),
+    (
+        "child1",
+        Role::Child,
+        include_str!("../fixtures/v1/child1.sql"),
+    ),
+    (
+        "child2",
+        Role::Child,
+        include_str!("../fixtures/v1/child2.sql"),
+    ),
+    (
+        "child3",
+        Role::Child,
+        include_str!("../fixtures/v1/child3.sql"),
+    ),
+];
+
+/// Creates one SQLite database from Nova's schema and a fixture's rows.
+pub async fn build_sqlite(path: &Path, rows: &'static str) -> Result<(), String> {
+    let mut conn = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .connect()
+        .await
+        .map_err(|e| format!("creating {}: {e}", path.display()))?;
+    sqlx::raw_sql(MAIN_SCHEMA_SQLITE)
+        .execute(&mut conn)
+        .await
+        .map_err(|e| format!("loading Nova's schema into {}: {e}", path.display()))?;
+    sqlx::raw_sql(rows)
+        .execute(&mut conn)
+        .await
+        .map_err(|e| format!("loading fixture rows into {}: {e}", path.display()))?;
+    conn.close().await.map_err(|e| e.to_string())
+}
+
+/// Builds the whole fixture deployment in `dir` and returns the cells to audit.
+pub async fn build_deployment(dir: &Path) -> Result<(CellSpec, Vec<CellSpec>), String> {
+    let mut parent = None;
+    let mut children = Vec::new();
+    for (name, role, rows) in V1_FIXTURE {
+        let path = dir.join(format!("{name}.sqlite"));
+        if path.exists() {
+            std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        build_sqlite(&path, rows).await?;
+        let url = DbUrl::Sqlite { path };
+        let spec = CellSpec {
+            name: name.to_string(),
+            role: *role,
+            shown: url.display_masked(),
+            url: Ok(url),
+        };
+        match role {
+            Role::Parent => parent = Some(spec),
+            Role::Child => children.push(spec),
+        }
+    }
+    Ok((parent.ok_or("fixture has no parent")?, children))
+}
+
+pub async fn run(args: &DemoArgs) -> u8 {
+    let temp;
+    let dir = match &args.keep {
+        Some(d) => {
+            if let Err(e) = std::fs::create_dir_all(d) {
+                eprintln!("cellaudit demo: cannot create {}: {e}", d.display());
+                return exit_codes::AUDIT_ERROR;
+            }
+            d.clone()
+        }
+        None => match tempfile::tempdir() {
+            Ok(t) => {
+                temp = t;
+                temp.path().to_path_buf()
+            }
+            Err(e) => {
+                eprintln!("cellaudit demo: cannot create a temporary directory: {e}");
+                return exit_codes::AUDIT_ERROR;
+            }
+        },
+    };
+    eprintln!(
+        "cellaudit demo: building a cells v1 deployment (parent 'api', children child1-3) in {}",
+        dir.display()
+    );
+    let (parent, children) = match build_deployment(&dir).await {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("cellaudit demo: {e}");
+            return exit_codes::AUDIT_ERROR;
+        }
+    };
+    let checks: Vec<_> = V1_CHECKS.iter().collect();
+    let plan = V1Plan {
+        checks: &checks,
+        expect: Default::default(),
+        timeouts: Default::default(),
+    };
+    let report = audit_v1_cells(&parent, &children, &plan).await;
+    print!("{}", render::render(&report, format(args.format)));
+    if args.keep.is_some() {
+        eprintln!(
+            "cellaudit demo: databases kept; audit them yourself with\n  cellaudit audit --parent sqlite://{d}/api.sqlite --child child1=sqlite://{d}/child1.sqlite --child child2=sqlite://{d}/child2.sqlite --child child3=sqlite://{d}/child3.sqlite",
+            d = dir.display()
+        );
+    }
+    exit_codes::for_report(&report)
+}

@@ -1,0 +1,208 @@
+//! The audit's result as plain data: findings, per-cell status and per-check outcome, shared by every renderer.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Failure,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Failure => "failure",
+        }
+    }
+}
+
+/// What a database is in the deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Parent,
+    Child,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CellState {
+    /// Read completely inside one snapshot.
+    Ok,
+    /// Could not be reached or read; its error says why.
+    Unreachable,
+    /// Its configuration is wrong (bad URL, unreadable password file); never contacted.
+    Misconfigured,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CellStatus {
+    pub name: String,
+    pub role: Role,
+    pub status: CellState,
+    /// One line, password already masked.
+    pub error: Option<String>,
+    /// Where the data came from, password masked.
+    pub url: String,
+    /// Schema revision found (`alembic_version` or `migrate_version`), when readable.
+    pub schema_version: Option<String>,
+}
+
+/// One thing that is wrong (or worth knowing) about one object in one cell.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub check: &'static str,
+    pub kind: &'static str,
+    pub severity: Severity,
+    /// The cell where the problem is visible and would be fixed.
+    pub cell: String,
+    /// Natural-key fields naming the object, e.g. `{"aggregate": "az-west-agg", "host": "cmp-03"}`.
+    pub key: BTreeMap<&'static str, String>,
+    pub message: String,
+    /// What the problem breaks, for the operator reading it at night.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impact: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub child: Option<serde_json::Value>,
+}
+
+impl Finding {
+    pub fn new(
+        check: &'static str,
+        kind: &'static str,
+        severity: Severity,
+        cell: &str,
+        key: &[(&'static str, &str)],
+        message: String,
+    ) -> Self {
+        Finding {
+            check,
+            kind,
+            severity,
+            cell: cell.to_string(),
+            key: key.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+            message,
+            impact: None,
+            parent: None,
+            child: None,
+        }
+    }
+
+    pub fn impact(mut self, text: impl Into<String>) -> Self {
+        self.impact = Some(text.into());
+        self
+    }
+
+    pub fn values(mut self, parent: impl Serialize, child: impl Serialize) -> Self {
+        self.parent = serde_json::to_value(parent).ok();
+        self.child = serde_json::to_value(child).ok();
+        self
+    }
+
+    /// The natural key as `k=v` pairs, for text output.
+    pub fn key_text(&self) -> String {
+        self.key
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// Whether a check could run against a cell.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum Outcome {
+    Ran,
+    Skipped {
+        reason: String,
+    },
+    /// The cell (or the parent) could not be read.
+    Unavailable,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckOutcome {
+    pub check: &'static str,
+    pub cell: String,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub tool: &'static str,
+    pub version: &'static str,
+    pub topology: &'static str,
+    pub cells: Vec<CellStatus>,
+    pub checks: Vec<CheckOutcome>,
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+    /// Set when the audit could not run at all (e.g. the parent is unreachable).
+    pub aborted: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub failure: usize,
+    pub warning: usize,
+    pub info: usize,
+}
+
+impl Report {
+    pub fn new(topology: &'static str, cells: Vec<CellStatus>) -> Self {
+        Report {
+            tool: "cellaudit",
+            version: env!("CARGO_PKG_VERSION"),
+            topology,
+            cells,
+            checks: Vec::new(),
+            findings: Vec::new(),
+            summary: Summary::default(),
+            aborted: None,
+        }
+    }
+
+    /// Sorts findings into a stable order and recounts the summary; renderers rely on both.
+    pub fn finish(&mut self) {
+        let order: Vec<String> = self.cells.iter().map(|c| c.name.clone()).collect();
+        let pos = |cell: &str| order.iter().position(|c| c == cell).unwrap_or(usize::MAX);
+        self.findings.sort_by(|a, b| {
+            (
+                pos(&a.cell),
+                std::cmp::Reverse(a.severity),
+                a.check,
+                a.kind,
+                &a.key,
+            )
+                .cmp(&(
+                    pos(&b.cell),
+                    std::cmp::Reverse(b.severity),
+                    b.check,
+                    b.kind,
+                    &b.key,
+                ))
+        });
+        self.findings.dedup();
+        let mut s = Summary::default();
+        for f in &self.findings {
+            match f.severity {
+                Severity::Failure => s.failure += 1,
+                Severity::Warning => s.warning += 1,
+                Severity::Info => s.info += 1,
+            }
+        }
+        self.summary = s;
+    }
+
+    pub fn worst_severity(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+}

@@ -1,0 +1,58 @@
+//! cellaudit: audits the data that OpenStack Nova cells must agree on, and reports what is missing, extra or drifted.
+
+pub mod checks;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod dburl;
+pub mod demo;
+pub mod engine;
+pub mod exit_codes;
+pub mod findings;
+pub mod queries;
+pub mod render;
+pub mod snapshot;
+pub mod v1;
+
+use std::io::Write as _;
+
+/// Runs a parsed command line and returns the process exit code.
+pub async fn run(cli: cli::Cli) -> u8 {
+    match cli.command {
+        cli::Command::Checks => {
+            let mut out = String::new();
+            for c in checks::V1_CHECKS {
+                out.push_str(&format!("{:<20} {}\n", c.name, c.about));
+            }
+            emit(&out)
+        }
+        cli::Command::Audit(args) => match config::AuditConfig::from_args(&args) {
+            Ok(cfg) => {
+                let report = engine::audit_v1(&cfg).await;
+                let code = exit_codes::for_report(&report);
+                match emit(&render::render(&report, cfg.format)) {
+                    exit_codes::CONSISTENT => code,
+                    failed => failed,
+                }
+            }
+            Err(e) => {
+                eprintln!("cellaudit: {e}");
+                exit_codes::AUDIT_ERROR
+            }
+        },
+        cli::Command::Demo(args) => demo::run(&args).await,
+    }
+}
+
+/// Writes the report to stdout; a closed pipe is not worth a panic.
+fn emit(text: &str) -> u8 {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => exit_codes::CONSISTENT,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit_codes::CONSISTENT,
+        Err(e) => {
+            eprintln!("cellaudit: cannot write output: {e}");
+            exit_codes::AUDIT_ERROR
+        }
+    }
+}

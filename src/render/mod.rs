@@ -1,0 +1,17 @@
+//! Renderers: turn a finished report into text; they never touch a database.
+
+mod json;
+mod table;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+pub fn render(report: &crate::findings::Report, format: Format) -> String {
+    match format {
+        Format::Table => table::render(report),
+        Format::Json => json::render(report),
+    }
+}

@@ -1,0 +1,184 @@
+//! Typed views of a cells v1 database (aggregates, registrations, compute hosts) built from snapshot rows.
+
+use crate::db::Row;
+use crate::queries;
+use crate::snapshot::CellData;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The metadata key that makes an aggregate an availability zone.
+pub const AZ_KEY: &str = "availability_zone";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Aggregate {
+    pub id: i64,
+    pub name: String,
+    pub uuid: Option<String>,
+    /// Member hosts as stored (the parent may store `path!cell@host`).
+    pub hosts: BTreeSet<String>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl Aggregate {
+    pub fn az(&self) -> Option<&str> {
+        self.metadata.get(AZ_KEY).map(String::as_str)
+    }
+
+    /// Member hosts with any cell path stripped, as the child's services name them.
+    pub fn member_hosts(&self) -> BTreeSet<String> {
+        self.hosts.iter().map(|h| HostRef::parse(h).host).collect()
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Aggregates {
+    /// Live aggregates by name; more than one per name is itself a finding (the main DB does not enforce it).
+    pub live: BTreeMap<String, Vec<Aggregate>>,
+    /// Names that exist only as soft-deleted rows.
+    pub deleted: BTreeSet<String>,
+}
+
+impl Aggregates {
+    pub fn get(&self, name: &str) -> Option<&Aggregate> {
+        self.live.get(name).and_then(|v| v.first())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Aggregate> {
+        self.live.values().filter_map(|v| v.first())
+    }
+}
+
+/// A host reference as found in `aggregate_hosts.host`: plain, or qualified with the cells v1 path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostRef {
+    pub host: String,
+    /// The child named by a `path!to!cell@host` prefix (its last `!` segment).
+    pub cell: Option<String>,
+}
+
+impl HostRef {
+    pub fn parse(raw: &str) -> HostRef {
+        match raw.rsplit_once('@') {
+            Some((path, host)) => HostRef {
+                host: host.to_string(),
+                cell: path
+                    .rsplit('!')
+                    .next()
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+            },
+            None => HostRef {
+                host: raw.to_string(),
+                cell: None,
+            },
+        }
+    }
+}
+
+fn text(row: &Row, i: usize) -> Option<String> {
+    row.get(i).and_then(|v| v.as_text())
+}
+
+pub fn aggregates(data: &CellData) -> Result<Aggregates, String> {
+    let rows = data.rows(&queries::AGGREGATES)?;
+    let hosts = data.rows(&queries::AGGREGATE_HOSTS)?;
+    let meta = data.rows(&queries::AGGREGATE_METADATA)?;
+    let mut by_id: BTreeMap<i64, Aggregate> = BTreeMap::new();
+    let mut deleted_names = BTreeSet::new();
+    for r in rows {
+        let (Some(id), Some(name)) = (r[0].as_int(), text(r, 1)) else {
+            continue;
+        };
+        if r[3].truthy() {
+            deleted_names.insert(name);
+            continue;
+        }
+        by_id.insert(
+            id,
+            Aggregate {
+                id,
+                name,
+                uuid: text(r, 2).filter(|u| !u.is_empty()),
+                hosts: BTreeSet::new(),
+                metadata: BTreeMap::new(),
+            },
+        );
+    }
+    for r in hosts {
+        if let (Some(id), Some(h)) = (r[0].as_int(), text(r, 1))
+            && let Some(a) = by_id.get_mut(&id)
+        {
+            a.hosts.insert(h);
+        }
+    }
+    for r in meta {
+        if let (Some(id), Some(k), Some(v)) = (r[0].as_int(), text(r, 1), text(r, 2))
+            && let Some(a) = by_id.get_mut(&id)
+        {
+            a.metadata.insert(k, v);
+        }
+    }
+    let mut out = Aggregates::default();
+    for a in by_id.into_values() {
+        out.live.entry(a.name.clone()).or_default().push(a);
+    }
+    out.deleted = deleted_names
+        .into_iter()
+        .filter(|n| !out.live.contains_key(n))
+        .collect();
+    Ok(out)
+}
+
+/// Live `cells` rows: (name, is_parent).
+pub fn registrations(data: &CellData) -> Result<Vec<(String, bool)>, String> {
+    Ok(data
+        .rows(&queries::CELLS)?
+        .iter()
+        .filter_map(|r| text(r, 0).map(|n| (n, r[1].truthy())))
+        .collect())
+}
+
+/// Hosts with a live nova-compute service in this database.
+pub fn compute_hosts(data: &CellData) -> Result<BTreeSet<String>, String> {
+    Ok(data
+        .rows(&queries::COMPUTE_SERVICES)?
+        .iter()
+        .filter_map(|r| text(r, 0))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_references_are_normalised_after_the_last_at() {
+        assert_eq!(
+            HostRef::parse("api!child1@cmp-01"),
+            HostRef {
+                host: "cmp-01".into(),
+                cell: Some("child1".into())
+            }
+        );
+        assert_eq!(
+            HostRef::parse("top!region!child2@cmp-09"),
+            HostRef {
+                host: "cmp-09".into(),
+                cell: Some("child2".into())
+            }
+        );
+        assert_eq!(
+            HostRef::parse("cmp-02"),
+            HostRef {
+                host: "cmp-02".into(),
+                cell: None
+            }
+        );
+        assert_eq!(
+            HostRef::parse("@cmp-03"),
+            HostRef {
+                host: "cmp-03".into(),
+                cell: None
+            }
+        );
+    }
+}
