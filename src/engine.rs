@@ -78,12 +78,37 @@ pub async fn audit_v1(cfg: &AuditConfig) -> Report {
 }
 
 pub async fn audit_v1_cells(parent: &CellSpec, children: &[CellSpec], plan: &V1Plan<'_>) -> Report {
-    let parent_sets = union(plan.checks.iter().map(|c| c.parent_sets));
+    audit_v1_keep(parent, children, plan, &[], &[]).await.report
+}
+
+/// A finished audit with the snapshots it was computed from, for commands that act on its findings (sync).
+pub struct Audited {
+    pub report: Report,
+    pub parent: Option<CellData>,
+    /// Every child in configuration order, `None` when it could not be read.
+    pub children: Vec<(String, Option<CellData>)>,
+}
+
+/// Audits like [`audit_v1_cells`], also reading `extra_*` datasets in the same snapshots, and keeps the snapshots.
+pub async fn audit_v1_keep(
+    parent: &CellSpec,
+    children: &[CellSpec],
+    plan: &V1Plan<'_>,
+    extra_parent: &'static [&'static Dataset],
+    extra_child: &'static [&'static Dataset],
+) -> Audited {
+    let parent_sets = union(
+        plan.checks
+            .iter()
+            .map(|c| c.parent_sets)
+            .chain(std::iter::once(extra_parent)),
+    );
     let child_sets = union(
         plan.checks
             .iter()
             .map(|c| c.child_sets)
-            .chain(std::iter::once(V1_ALWAYS_CHILD)),
+            .chain(std::iter::once(V1_ALWAYS_CHILD))
+            .chain(std::iter::once(extra_child)),
     );
     let parent_read = read_one(parent, &parent_sets, plan.timeouts);
     let child_reads = futures::future::join_all(
@@ -103,7 +128,11 @@ pub async fn audit_v1_cells(parent: &CellSpec, children: &[CellSpec], plan: &V1P
             pstatus.error.unwrap_or_default()
         ));
         report.finish();
-        return report;
+        return Audited {
+            report,
+            parent: None,
+            children: creads.into_iter().map(|(s, d)| (s.name, d)).collect(),
+        };
     };
 
     for (s, _) in &creads {
@@ -160,5 +189,9 @@ pub async fn audit_v1_cells(parent: &CellSpec, children: &[CellSpec], plan: &V1P
         );
     }
     report.finish();
-    report
+    Audited {
+        report,
+        parent: Some(pdata),
+        children: creads.into_iter().map(|(s, d)| (s.name, d)).collect(),
+    }
 }
