@@ -5,7 +5,7 @@ use futures::TryStreamExt;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions, MySqlRow, MySqlSslMode};
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions, SqliteRow};
-use sqlx::{MySql, Row as _, Sqlite};
+use sqlx::{ConnectOptions, Connection, MySql, Row as _, Sqlite};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -138,12 +138,16 @@ impl Pool {
                     if let Some(k) = &t.ssl_key {
                         o = o.ssl_client_key(k);
                     }
-                    MySqlPoolOptions::new()
-                        .max_connections(2)
-                        .acquire_timeout(timeouts.connect)
-                        .connect_with(o)
-                        .await
-                        .map(Pool::MySql)
+                    // One direct connection first: the pool would retry until its timeout and report only
+                    // "timed out", hiding the cause (refused, unknown host, access denied).
+                    let probe = o.connect().await?;
+                    let _ = probe.close().await;
+                    Ok(Pool::MySql(
+                        MySqlPoolOptions::new()
+                            .max_connections(2)
+                            .acquire_timeout(timeouts.connect)
+                            .connect_lazy_with(o),
+                    ))
                 }
                 DbUrl::Sqlite { path } => {
                     if !path.exists() {
@@ -359,6 +363,189 @@ impl Session {
             }
             Session::Sqlite(mut c, _) => {
                 let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *c).await;
+            }
+        }
+    }
+}
+
+/// How to decode one column of a streamed query. Knowing the type up front avoids trying every
+/// type on every value, which matters at millions of rows; a value that does not decode as its
+/// kind falls back to the generic decoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Int,
+    Text,
+    /// A DATETIME read as `Value::Int` seconds since the epoch (Nova stores naive UTC).
+    /// MySQL's zero date arrives as NULL through the binary protocol that prepared statements use.
+    Epoch,
+}
+
+macro_rules! decode_kind {
+    ($row:expr, $i:expr, $kind:expr) => {{
+        let row = $row;
+        let i = $i;
+        let typed = match $kind {
+            Kind::Int => row
+                .try_get::<Option<i64>, _>(i)
+                .ok()
+                .map(|v| v.map_or(Value::Null, Value::Int)),
+            Kind::Text => row
+                .try_get::<Option<String>, _>(i)
+                .ok()
+                .map(|v| v.map_or(Value::Null, Value::Text)),
+            Kind::Epoch => row
+                .try_get::<Option<sqlx::types::chrono::NaiveDateTime>, _>(i)
+                .ok()
+                .map(|v| v.map_or(Value::Null, |d| Value::Int(d.and_utc().timestamp()))),
+        };
+        match typed {
+            Some(v) => v,
+            None => decode_value!(row, i),
+        }
+    }};
+}
+
+fn mysql_typed(row: &MySqlRow, kinds: &[Kind]) -> Row {
+    kinds
+        .iter()
+        .enumerate()
+        .map(|(i, k)| decode_kind!(row, i, *k))
+        .collect()
+}
+
+fn sqlite_typed(row: &SqliteRow, kinds: &[Kind]) -> Row {
+    kinds
+        .iter()
+        .enumerate()
+        .map(|(i, k)| decode_kind!(row, i, *k))
+        .collect()
+}
+
+/// Rows of one query arriving in batches from the task that reads and decodes them.
+pub struct RowStream {
+    rx: tokio::sync::mpsc::Receiver<Result<Vec<Row>, String>>,
+    task: tokio::task::JoinHandle<Option<Session>>,
+}
+
+impl RowStream {
+    /// The next batch; `None` once the query has returned every row (or failed, after the error).
+    pub async fn next_batch(&mut self) -> Option<Result<Vec<Row>, String>> {
+        self.rx.recv().await
+    }
+
+    /// Stops reading if it has not ended and gives the session back when its query ran to the end.
+    /// A session whose query was abandoned midway is closed instead, since draining the rest of a
+    /// large result would only waste the server's time.
+    pub async fn finish(self) -> Option<Session> {
+        drop(self.rx);
+        self.task.await.ok().flatten()
+    }
+}
+
+async fn pump<R, F>(
+    rows: impl futures::Stream<Item = Result<R, sqlx::Error>>,
+    decode: F,
+    batch: usize,
+    tx: &tokio::sync::mpsc::Sender<Result<Vec<Row>, String>>,
+) -> Result<(), bool>
+where
+    F: Fn(&R) -> Row,
+{
+    futures::pin_mut!(rows);
+    let mut buf = Vec::with_capacity(batch);
+    loop {
+        match rows.try_next().await {
+            Ok(Some(r)) => {
+                buf.push(decode(&r));
+                if buf.len() == batch {
+                    let full = std::mem::replace(&mut buf, Vec::with_capacity(batch));
+                    tx.send(Ok(full)).await.map_err(|_| false)?;
+                }
+            }
+            Ok(None) => {
+                if !buf.is_empty() {
+                    tx.send(Ok(buf)).await.map_err(|_| false)?;
+                }
+                return Ok(());
+            }
+            Err(e) => {
+                let _ = tx.send(Err(describe(&e))).await;
+                return Err(true);
+            }
+        }
+    }
+}
+
+impl Session {
+    /// Runs one query from `queries/` in a task of its own that decodes rows by `kinds` and hands
+    /// them over in batches of `batch` through a channel holding at most `depth` batches, so memory
+    /// stays bounded whatever the result's size and decoding runs beside the consumer's work.
+    /// The session travels with the task and comes back through [`RowStream::finish`].
+    pub fn stream(
+        self,
+        sql: &'static str,
+        kinds: &'static [Kind],
+        batch: usize,
+        depth: usize,
+    ) -> RowStream {
+        let (tx, rx) = tokio::sync::mpsc::channel(depth.max(1));
+        let batch = batch.max(1);
+        let task = tokio::spawn(async move {
+            let mut session = self;
+            let limit = session.timeouts().statement;
+            let work = async {
+                match &mut session {
+                    Session::MySql(c, _) => {
+                        pump(
+                            sqlx::query(sql).fetch(&mut **c),
+                            |r| mysql_typed(r, kinds),
+                            batch,
+                            &tx,
+                        )
+                        .await
+                    }
+                    Session::Sqlite(c, _) => {
+                        pump(
+                            sqlx::query(sql).fetch(&mut **c),
+                            |r| sqlite_typed(r, kinds),
+                            batch,
+                            &tx,
+                        )
+                        .await
+                    }
+                }
+            };
+            let ended = match tokio::time::timeout(limit, work).await {
+                Ok(r) => r,
+                Err(_) => {
+                    let _ = tx
+                        .send(Err(format!(
+                            "statement timed out after {}s",
+                            limit.as_secs()
+                        )))
+                        .await;
+                    Err(true)
+                }
+            };
+            match ended {
+                Ok(()) => Some(session),
+                Err(_) => {
+                    session.close().await;
+                    None
+                }
+            }
+        });
+        RowStream { rx, task }
+    }
+
+    /// Drops the connection instead of returning it to the pool (its protocol state is unknown).
+    async fn close(self) {
+        match self {
+            Session::MySql(c, _) => {
+                let _ = c.close().await;
+            }
+            Session::Sqlite(c, _) => {
+                let _ = c.close().await;
             }
         }
     }
