@@ -265,11 +265,11 @@ macro_rules! decode_value {
     }};
 }
 
-fn mysql_row(row: &MySqlRow) -> Row {
+pub(crate) fn mysql_row(row: &MySqlRow) -> Row {
     (0..row.len()).map(|i| decode_value!(row, i)).collect()
 }
 
-fn sqlite_row(row: &SqliteRow) -> Row {
+pub(crate) fn sqlite_row(row: &SqliteRow) -> Row {
     (0..row.len()).map(|i| decode_value!(row, i)).collect()
 }
 
