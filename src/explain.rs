@@ -1,0 +1,374 @@
+//! `cellaudit explain`: one object (aggregate, host, availability zone) side by side across the parent and every child.
+
+use crate::engine::Audited;
+use crate::findings::{CellState, CellStatus, Finding, Severity};
+use crate::snapshot::CellData;
+use crate::v1::{self, Aggregate, Aggregates, HostRef};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Subject {
+    Aggregate,
+    Host,
+    Az,
+}
+
+/// One aggregate as one cell has it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AggregateRow {
+    pub cell: String,
+    /// `live`, `deleted`, `absent`, or `unreadable` (with the reason in `note`).
+    pub state: &'static str,
+    pub name: Option<String>,
+    pub uuid: Option<String>,
+    pub availability_zone: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub hosts: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// One compute host: where it lives and the AZ each database gives it.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostRow {
+    pub host: String,
+    /// Children with a live nova-compute on it.
+    pub lives_in: Vec<String>,
+    /// The AZ(s) the parent's aggregates give it (empty: the default AZ).
+    pub parent_az: Vec<String>,
+    /// The AZ(s) its own child's aggregates give it, per child it lives in.
+    pub child_az: BTreeMap<String, Vec<String>>,
+    /// Aggregates containing it, per cell.
+    pub aggregates: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    pub subject: Subject,
+    pub id: String,
+    pub cells: Vec<CellStatus>,
+    /// For an aggregate: its row in each cell; for an AZ: each aggregate carrying it, per cell.
+    pub aggregates: Vec<AggregateRow>,
+    pub hosts: Vec<HostRow>,
+    /// The audit's findings about this object, its hosts and its aggregates.
+    pub findings: Vec<Finding>,
+    /// Plain-language conclusions, worst first.
+    pub verdict: Vec<String>,
+    /// Commands that would fix what can be fixed by copying from the parent.
+    pub fixes: Vec<String>,
+}
+
+struct Views<'a> {
+    parent_name: String,
+    parent: Option<Aggregates>,
+    children: Vec<(String, Result<Aggregates, String>, Option<&'a CellData>)>,
+    residency: BTreeMap<String, Vec<String>>,
+}
+
+fn views(a: &Audited) -> Views<'_> {
+    let parent_name = a
+        .report
+        .cells
+        .first()
+        .map(|c| c.name.clone())
+        .unwrap_or_default();
+    let mut residency: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let children = a
+        .children
+        .iter()
+        .map(|(name, data)| {
+            if let Some(hosts) = data.as_ref().and_then(|d| v1::compute_hosts(d).ok()) {
+                for h in hosts {
+                    residency.entry(h).or_default().push(name.clone());
+                }
+            }
+            let aggs = match data {
+                Some(d) => v1::aggregates(d),
+                None => Err("cell could not be read".to_string()),
+            };
+            (name.clone(), aggs, data.as_ref())
+        })
+        .collect();
+    Views {
+        parent_name,
+        parent: a.parent.as_ref().and_then(|d| v1::aggregates(d).ok()),
+        children,
+        residency,
+    }
+}
+
+fn row(
+    cell: &str,
+    aggs: Result<&Aggregates, &String>,
+    pick: &dyn Fn(&Aggregates) -> Option<Aggregate>,
+    name: &str,
+) -> AggregateRow {
+    let mut r = AggregateRow {
+        cell: cell.to_string(),
+        state: "absent",
+        name: None,
+        uuid: None,
+        availability_zone: None,
+        metadata: BTreeMap::new(),
+        hosts: Vec::new(),
+        note: None,
+    };
+    match aggs {
+        Err(e) => {
+            r.state = "unreadable";
+            r.note = Some(e.clone());
+        }
+        Ok(aggs) => {
+            if let Some(a) = pick(aggs) {
+                r.state = "live";
+                r.availability_zone = a.az().map(str::to_string);
+                r.name = Some(a.name);
+                r.uuid = a.uuid;
+                r.metadata = a.metadata;
+                r.hosts = a.hosts.into_iter().collect();
+            } else if aggs.deleted.contains(name) {
+                r.state = "deleted";
+                r.name = Some(name.to_string());
+            }
+        }
+    }
+    r
+}
+
+fn zones_of(aggs: Option<&Aggregates>, host: &str) -> (Vec<String>, Vec<String>) {
+    let mut zones = BTreeSet::new();
+    let mut names = Vec::new();
+    if let Some(aggs) = aggs {
+        for a in aggs.iter() {
+            if a.member_hosts().contains(host) {
+                names.push(a.name.clone());
+                if let Some(z) = a.az() {
+                    zones.insert(z.to_string());
+                }
+            }
+        }
+    }
+    (zones.into_iter().collect(), names)
+}
+
+fn host_row(v: &Views<'_>, host: &str) -> HostRow {
+    let lives_in = v.residency.get(host).cloned().unwrap_or_default();
+    let (parent_az, parent_aggs) = zones_of(v.parent.as_ref(), host);
+    let mut aggregates = BTreeMap::new();
+    aggregates.insert(v.parent_name.clone(), parent_aggs);
+    let mut child_az = BTreeMap::new();
+    for (name, aggs, _) in &v.children {
+        let (zones, names) = zones_of(aggs.as_ref().ok(), host);
+        if !names.is_empty() {
+            aggregates.insert(name.clone(), names);
+        }
+        if lives_in.contains(name) {
+            child_az.insert(name.clone(), zones);
+        }
+    }
+    HostRow {
+        host: host.to_string(),
+        lives_in,
+        parent_az,
+        child_az,
+        aggregates,
+    }
+}
+
+fn shown(zones: &[String]) -> String {
+    if zones.is_empty() {
+        "the default AZ".to_string()
+    } else {
+        format!(
+            "AZ {}",
+            zones
+                .iter()
+                .map(|z| format!("'{z}'"))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        )
+    }
+}
+
+/// Conclusions from the rows themselves plus the audit's failures and warnings about them.
+fn verdict(e: &mut Explanation, parent: &str) {
+    let mut v = Vec::new();
+    for h in &e.hosts {
+        match h.lives_in.len() {
+            0 => v.push(format!(
+                "host '{}' is not a live nova-compute in any audited child",
+                h.host
+            )),
+            1 => {
+                let cell = &h.lives_in[0];
+                let theirs = h.child_az.get(cell).cloned().unwrap_or_default();
+                if theirs == h.parent_az {
+                    v.push(format!("host '{}' lives in {cell} and is in {} there and at the parent: consistent", h.host, shown(&theirs)));
+                } else {
+                    v.push(format!(
+                        "host '{}' lives in {cell}: the API ({parent}) puts it in {}, but {cell}'s scheduler puts it in {}; boots into {} will not land on it",
+                        h.host,
+                        shown(&h.parent_az),
+                        shown(&theirs),
+                        shown(&h.parent_az)
+                    ));
+                }
+            }
+            _ => v.push(format!(
+                "host '{}' runs nova-compute in {} at once",
+                h.host,
+                h.lives_in.join(" and ")
+            )),
+        }
+    }
+    let mut sorted: Vec<&Finding> = e.findings.iter().collect();
+    sorted.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    for f in sorted {
+        if f.severity > Severity::Info {
+            v.push(format!(
+                "{} in {}: {}",
+                f.severity.as_str().to_uppercase(),
+                f.cell,
+                f.message
+            ));
+        }
+    }
+    if e.findings.iter().all(|f| f.severity == Severity::Info)
+        && e.cells.iter().all(|c| c.status == CellState::Ok)
+    {
+        v.insert(0, "no problem found for this object".to_string());
+    }
+    e.verdict = v;
+
+    // Missing rows are copied from the parent; drifted values need --fix-drift, per cell.
+    let mut by_cell: BTreeMap<&str, (BTreeSet<&str>, bool)> = BTreeMap::new();
+    for f in &e.findings {
+        let entry = || (BTreeSet::new(), false);
+        match (f.check, f.kind) {
+            ("aggregates" | "aggregate_metadata" | "aggregate_hosts", "missing_in_child") => {
+                by_cell
+                    .entry(&f.cell)
+                    .or_insert_with(entry)
+                    .0
+                    .insert(f.check);
+            }
+            ("aggregate_metadata", "value_differs") => {
+                let e = by_cell.entry(&f.cell).or_insert_with(entry);
+                e.0.insert(f.check);
+                e.1 = true;
+            }
+            _ => {}
+        }
+    }
+    e.fixes = by_cell
+        .into_iter()
+        .map(|(cell, (checks, drift))| {
+            format!(
+                "cellaudit sync <same topology options> --cell {cell} --check {}{}   (dry run; add --apply to write)",
+                checks.into_iter().collect::<Vec<_>>().join(","),
+                if drift { " --fix-drift" } else { "" }
+            )
+        })
+        .collect();
+}
+
+fn related(
+    findings: &[Finding],
+    aggregates: &BTreeSet<String>,
+    hosts: &BTreeSet<String>,
+) -> Vec<Finding> {
+    findings
+        .iter()
+        .filter(|f| {
+            f.key
+                .get("aggregate")
+                .is_some_and(|a| aggregates.contains(a))
+                || (f.key.get("aggregate").is_none()
+                    && f.key.get("host").is_some_and(|h| hosts.contains(h)))
+        })
+        .cloned()
+        .collect()
+}
+
+pub fn explain(a: &Audited, subject: Subject, id: &str) -> Explanation {
+    let v = views(a);
+    let mut e = Explanation {
+        subject,
+        id: id.to_string(),
+        cells: a.report.cells.clone(),
+        aggregates: Vec::new(),
+        hosts: Vec::new(),
+        findings: Vec::new(),
+        verdict: Vec::new(),
+        fixes: Vec::new(),
+    };
+    let parent_err = "parent could not be read".to_string();
+    let parent_aggs = v.parent.as_ref().ok_or(&parent_err);
+    let mut agg_names = BTreeSet::new();
+    let mut hosts = BTreeSet::new();
+    match subject {
+        Subject::Aggregate => {
+            // An aggregate is named by name or uuid; the name is what matches across databases.
+            let all = std::iter::once(parent_aggs.ok())
+                .chain(v.children.iter().map(|(_, x, _)| x.as_ref().ok()));
+            let name = all
+                .flatten()
+                .flat_map(|aggs| aggs.iter())
+                .find(|x| x.name == id || x.uuid.as_deref() == Some(id))
+                .map(|x| x.name.clone())
+                .unwrap_or_else(|| id.to_string());
+            let pick = |aggs: &Aggregates| aggs.get(&name).cloned();
+            e.aggregates
+                .push(row(&v.parent_name, parent_aggs, &pick, &name));
+            for (cell, aggs, _) in &v.children {
+                e.aggregates.push(row(cell, aggs.as_ref(), &pick, &name));
+            }
+            for r in &e.aggregates {
+                hosts.extend(r.hosts.iter().map(|h| HostRef::parse(h).host));
+            }
+            agg_names.insert(name);
+        }
+        Subject::Host => {
+            hosts.insert(HostRef::parse(id).host);
+        }
+        Subject::Az => {
+            let mut add = |cell: &str, aggs: Result<&Aggregates, &String>| match aggs {
+                Ok(aggs) => {
+                    for x in aggs.iter().filter(|x| x.az() == Some(id)) {
+                        let pick = |all: &Aggregates| all.get(&x.name).cloned();
+                        e.aggregates.push(row(cell, Ok(aggs), &pick, &x.name));
+                        agg_names.insert(x.name.clone());
+                        hosts.extend(x.member_hosts());
+                    }
+                }
+                Err(err) => e.aggregates.push(row(cell, Err(err), &|_| None, id)),
+            };
+            add(&v.parent_name, parent_aggs);
+            for (cell, aggs, _) in &v.children {
+                add(cell, aggs.as_ref());
+            }
+            // The same aggregates, where a child lacks them, are part of the picture too.
+            for name in agg_names.clone() {
+                for (cell, aggs, _) in &v.children {
+                    if !e
+                        .aggregates
+                        .iter()
+                        .any(|r| &r.cell == cell && r.name.as_deref() == Some(name.as_str()))
+                    {
+                        let pick = |all: &Aggregates| all.get(&name).cloned();
+                        let mut r = row(cell, aggs.as_ref(), &pick, &name);
+                        r.name = Some(name.clone());
+                        e.aggregates.push(r);
+                    }
+                }
+            }
+        }
+    }
+    e.hosts = hosts.iter().map(|h| host_row(&v, h)).collect();
+    e.findings = related(&a.report.findings, &agg_names, &hosts);
+    let parent = v.parent_name.clone();
+    verdict(&mut e, &parent);
+    e
+}

@@ -1,0 +1,135 @@
+//! Renders an explanation of one object across cells, for the operator at the terminal or as JSON.
+
+use crate::explain::Explanation;
+use std::fmt::Write as _;
+use tabled::builder::Builder;
+use tabled::settings::Style;
+
+fn lines(items: &[String]) -> String {
+    if items.is_empty() {
+        "-".into()
+    } else {
+        items.join("\n")
+    }
+}
+
+fn zones(z: &[String]) -> String {
+    if z.is_empty() {
+        "(default)".into()
+    } else {
+        z.join(", ")
+    }
+}
+
+pub fn table(e: &Explanation) -> String {
+    let mut out = String::new();
+    let subject = format!("{:?}", e.subject).to_lowercase();
+    let _ = writeln!(
+        out,
+        "explain {subject} '{}' across {} cells\n",
+        e.id,
+        e.cells.len()
+    );
+    let down: Vec<String> = e
+        .cells
+        .iter()
+        .filter_map(|c| {
+            c.error
+                .as_ref()
+                .map(|err| format!("  {} is {:?}: {err}", c.name, c.status).to_lowercase())
+        })
+        .collect();
+    if !down.is_empty() {
+        let _ = writeln!(out, "NOT READ\n{}\n", down.join("\n"));
+    }
+    if !e.aggregates.is_empty() {
+        let mut b = Builder::default();
+        b.push_record([
+            "cell",
+            "aggregate",
+            "state",
+            "uuid",
+            "availability zone",
+            "metadata",
+            "hosts",
+        ]);
+        for r in &e.aggregates {
+            let meta: Vec<String> = r.metadata.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            b.push_record([
+                r.cell.clone(),
+                r.name.clone().unwrap_or_else(|| "-".into()),
+                match &r.note {
+                    Some(n) => format!("{} ({n})", r.state),
+                    None => r.state.to_string(),
+                },
+                r.uuid.clone().unwrap_or_else(|| "-".into()),
+                r.availability_zone.clone().unwrap_or_else(|| "-".into()),
+                lines(&meta),
+                lines(&r.hosts),
+            ]);
+        }
+        let mut t = b.build();
+        t.with(Style::sharp());
+        let _ = writeln!(out, "AGGREGATES\n{t}\n");
+    }
+    if !e.hosts.is_empty() {
+        let parent = e.cells.first().map(|c| c.name.as_str()).unwrap_or("parent");
+        let mut b = Builder::default();
+        b.push_record([
+            "host".to_string(),
+            "lives in".to_string(),
+            format!("AZ at the parent ({parent})"),
+            "AZ in its own child".to_string(),
+            "aggregates per cell".to_string(),
+        ]);
+        for h in &e.hosts {
+            let child: Vec<String> = h
+                .child_az
+                .iter()
+                .map(|(c, z)| format!("{c}: {}", zones(z)))
+                .collect();
+            let aggs: Vec<String> = h
+                .aggregates
+                .iter()
+                .map(|(c, a)| {
+                    format!(
+                        "{c}: {}",
+                        if a.is_empty() {
+                            "-".into()
+                        } else {
+                            a.join(", ")
+                        }
+                    )
+                })
+                .collect();
+            b.push_record([
+                h.host.clone(),
+                lines(&h.lives_in),
+                zones(&h.parent_az),
+                lines(&child),
+                lines(&aggs),
+            ]);
+        }
+        let mut t = b.build();
+        t.with(Style::sharp());
+        let _ = writeln!(out, "HOSTS\n{t}\n");
+    }
+    let _ = writeln!(out, "VERDICT");
+    for v in &e.verdict {
+        let _ = writeln!(out, "  * {v}");
+    }
+    if !e.fixes.is_empty() {
+        let _ = writeln!(out, "\nFIX (copies the parent's rows into the child)");
+        for f in &e.fixes {
+            let _ = writeln!(out, "  {f}");
+        }
+    }
+    out
+}
+
+pub fn json(e: &Explanation) -> String {
+    let mut s =
+        serde_json::to_string_pretty(e).unwrap_or_else(|err| format!("{{\"error\": \"{err}\"}}"));
+    s.push('\n');
+    s
+}
