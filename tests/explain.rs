@@ -196,8 +196,8 @@ fn az_lists_its_aggregates_in_every_cell_and_the_drift_fix() {
         rows(&doc),
         [
             ("api", "live", "az-east"),
-            ("child2", "live", "az-East"),
             ("child1", "absent", "-"),
+            ("child2", "live", "az-East"),
             ("child3", "absent", "-")
         ]
         .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
