@@ -6,7 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(
     name = "cellaudit",
-    version,
+    version = crate::packaging::VERSION,
     about = "Audit the data that OpenStack Nova cells must agree on: aggregates, availability zones, the cell registry",
     long_about = None,
     after_help = "Exit codes (as nova-status upgrade check): 0 consistent, 1 warnings only, 2 failures, 255 the audit could not run."
@@ -24,6 +24,17 @@ pub enum Command {
     Demo(DemoArgs),
     /// List the checks with one line each.
     Checks,
+    /// Print a shell completion script to stdout (e.g. `cellaudit completions bash > /etc/bash_completion.d/cellaudit`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the cellaudit(1) man page (roff) to stdout, or write every page into a directory.
+    Man {
+        /// Write cellaudit.1 and one page per subcommand into this directory instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -58,6 +69,8 @@ pub struct TopologyArgs {
 pub enum FormatArg {
     Table,
     Json,
+    /// Metrics in the Prometheus text format, for node_exporter's textfile collector.
+    Prometheus,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -78,6 +91,15 @@ pub struct AuditArgs {
     /// Comma-separated checks to run (see `cellaudit checks`) [default: all].
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub check: Vec<String>,
+    /// Also probe every cell's message brokers (the opt-in `brokers` check): connects to each AMQP host.
+    #[arg(long)]
+    pub brokers: bool,
+    /// Write the report to FILE atomically (temporary file in the same directory, then rename) instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// No progress bar and no notes on stderr; errors are still printed.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
     /// Which parent aggregates each child must hold.
     #[arg(long, value_enum)]
     pub expect: Option<ExpectArg>,

@@ -29,6 +29,10 @@ pub struct AuditConfig {
     pub expect: Expect,
     pub timeouts: Timeouts,
     pub format: Format,
+    /// Write the rendered report here (atomically) instead of stdout.
+    pub output: Option<PathBuf>,
+    /// No progress bar or notes on stderr.
+    pub quiet: bool,
 }
 
 /// A configuration that cannot be audited at all.
@@ -177,7 +181,7 @@ fn topology(t: &TopologyArgs, file: &FileConfig) -> Result<(CellSpec, Vec<CellSp
         .clone()
         .or_else(|| file.parent.as_ref().map(|p| p.url.clone()))
         .ok_or_else(|| {
-            ConfigError("no parent database: give --parent URL or [parent] in --config".into())
+            ConfigError("no parent database: give --parent URL or [parent] in a config file (--config, $CELLAUDIT_CONFIG or /etc/cellaudit/cellaudit.toml)".into())
         })?;
     let parent = cell_spec(
         &parent_name,
@@ -233,9 +237,36 @@ fn topology(t: &TopologyArgs, file: &FileConfig) -> Result<(CellSpec, Vec<CellSp
     Ok((parent, children))
 }
 
+/// The configuration file read when `--config` is not given and no topology flag is either.
+pub const SYSTEM_CONFIG: &str = "/etc/cellaudit/cellaudit.toml";
+
+/// Which configuration file to read: `--config`, else `$CELLAUDIT_CONFIG`, else `system` when it
+/// exists and the command line names no database itself (so flags alone never pick up a stray file).
+pub fn config_path(
+    flag: Option<&Path>,
+    env: Option<std::ffi::OsString>,
+    system: &Path,
+    topology_flags: bool,
+) -> Option<PathBuf> {
+    if let Some(p) = flag {
+        return Some(p.to_path_buf());
+    }
+    if let Some(e) = env.filter(|e| !e.is_empty()) {
+        return Some(PathBuf::from(e));
+    }
+    (!topology_flags && system.is_file()).then(|| system.to_path_buf())
+}
+
 impl AuditConfig {
     pub fn from_args(args: &AuditArgs) -> Result<AuditConfig, ConfigError> {
-        let file = match &args.topology.config {
+        let t = &args.topology;
+        let path = config_path(
+            t.config.as_deref(),
+            std::env::var_os("CELLAUDIT_CONFIG"),
+            Path::new(SYSTEM_CONFIG),
+            t.parent.is_some() || !t.children.is_empty(),
+        );
+        let file = match &path {
             Some(p) => load_file(p)?,
             None => FileConfig::default(),
         };
@@ -280,6 +311,8 @@ impl AuditConfig {
             expect,
             timeouts,
             format: format(args.format),
+            output: args.output.clone(),
+            quiet: args.quiet,
         })
     }
 }
@@ -288,6 +321,7 @@ pub fn format(f: FormatArg) -> Format {
     match f {
         FormatArg::Table => Format::Table,
         FormatArg::Json => Format::Json,
+        FormatArg::Prometheus => Format::Prometheus,
     }
 }
 

@@ -147,6 +147,12 @@ pub struct Report {
     pub summary: Summary,
     /// Set when the audit could not run at all (e.g. the parent is unreachable).
     pub aborted: Option<String>,
+    /// Wall-clock seconds the audit took, from the first connection to the last check; set by the engine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<f64>,
+    /// When the audit ended, in seconds since the Unix epoch; set by the engine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -167,7 +173,18 @@ impl Report {
             findings: Vec::new(),
             summary: Summary::default(),
             aborted: None,
+            duration_seconds: None,
+            finished_at: None,
         }
+    }
+
+    /// Records how long the audit took since `started` and when it ended.
+    pub fn stamp(&mut self, started: std::time::Instant) {
+        self.duration_seconds = Some(started.elapsed().as_secs_f64());
+        self.finished_at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_secs() as i64);
     }
 
     /// Sorts findings into a stable order and recounts the summary; renderers rely on both.

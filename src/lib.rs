@@ -9,6 +9,8 @@ pub mod demo;
 pub mod engine;
 pub mod exit_codes;
 pub mod findings;
+pub mod output;
+pub mod packaging;
 pub mod queries;
 pub mod render;
 pub mod snapshot;
@@ -30,7 +32,7 @@ pub async fn run(cli: cli::Cli) -> u8 {
             Ok(cfg) => {
                 let report = engine::audit_v1(&cfg).await;
                 let code = exit_codes::for_report(&report);
-                match emit(&render::render(&report, cfg.format)) {
+                match write_report(&report, &cfg) {
                     exit_codes::CONSISTENT => code,
                     failed => failed,
                 }
@@ -41,6 +43,56 @@ pub async fn run(cli: cli::Cli) -> u8 {
             }
         },
         cli::Command::Demo(args) => demo::run(&args).await,
+        cli::Command::Completions { shell } => emit(&packaging::completions(shell)),
+        cli::Command::Man { dir: None } => match packaging::man_page() {
+            Ok(page) => emit(&page),
+            Err(e) => {
+                eprintln!("cellaudit: {e}");
+                exit_codes::AUDIT_ERROR
+            }
+        },
+        cli::Command::Man { dir: Some(dir) } => match packaging::man_pages_to(&dir) {
+            Ok(pages) => emit(
+                &pages
+                    .iter()
+                    .map(|p| format!("{}\n", p.display()))
+                    .collect::<String>(),
+            ),
+            Err(e) => {
+                eprintln!("cellaudit: {e}");
+                exit_codes::AUDIT_ERROR
+            }
+        },
+    }
+}
+
+/// Renders the report and writes it where the configuration says: stdout, or a file replaced atomically.
+fn write_report(report: &findings::Report, cfg: &config::AuditConfig) -> u8 {
+    // Metrics and report files are read by programs: say why the audit stopped where a job log shows it.
+    if let Some(why) = &report.aborted
+        && (cfg.output.is_some() || cfg.format == render::Format::Prometheus)
+    {
+        eprintln!("cellaudit: {why}");
+    }
+    let Some(path) = &cfg.output else {
+        return emit(&render::render(report, cfg.format));
+    };
+    let text = match cfg.format {
+        // An aborted audit keeps the last-success time of the file it replaces.
+        render::Format::Prometheus => {
+            let previous = std::fs::read_to_string(path)
+                .ok()
+                .and_then(|t| render::prometheus::last_success_in(&t));
+            render::prometheus::render(report, previous)
+        }
+        other => render::render(report, other),
+    };
+    match output::write_atomic(path, &text) {
+        Ok(()) => exit_codes::CONSISTENT,
+        Err(e) => {
+            eprintln!("cellaudit: {e}");
+            exit_codes::AUDIT_ERROR
+        }
     }
 }
 
