@@ -103,6 +103,9 @@ pub struct AuditArgs {
     /// Which parent aggregates each child must hold.
     #[arg(long, value_enum)]
     pub expect: Option<ExpectArg>,
+    /// Do not compare flavor access rows (instance_type_projects) or is_public; children often differ on purpose.
+    #[arg(long)]
+    pub ignore_flavor_access: bool,
 }
 
 #[derive(Debug, Args)]

@@ -33,6 +33,7 @@ pub struct AuditConfig {
     pub output: Option<PathBuf>,
     /// No progress bar or notes on stderr.
     pub quiet: bool,
+    pub ignore_flavor_access: bool,
 }
 
 /// A configuration that cannot be audited at all.
@@ -56,6 +57,7 @@ struct FileConfig {
     #[serde(default)]
     child: Vec<FileCell>,
     expect: Option<String>,
+    ignore_flavor_access: Option<bool>,
     connect_timeout: Option<u64>,
     statement_timeout: Option<u64>,
 }
@@ -313,6 +315,8 @@ impl AuditConfig {
             format: format(args.format),
             output: args.output.clone(),
             quiet: args.quiet,
+            ignore_flavor_access: args.ignore_flavor_access
+                || file.ignore_flavor_access.unwrap_or(false),
         })
     }
 }

@@ -14,32 +14,48 @@ use std::path::Path;
 /// Nova's main-database schema as `nova-manage db sync` creates it in SQLite.
 pub const MAIN_SCHEMA_SQLITE: &str = include_str!("../fixtures/schema/main.sqlite.sql");
 
-/// The demo deployment: (cell name, role, rows).
-pub const V1_FIXTURE: &[(&str, Role, &str)] = &[
+/// The demo deployment: (cell name, role, fixture files loaded in order).
+pub const V1_FIXTURE: &[(&str, Role, &[&str])] = &[
     (
         "api",
         Role::Parent,
-        include_str!("../fixtures/v1/parent.sql"),
+        &[
+            include_str!("../fixtures/v1/parent.sql"),
+            include_str!("../fixtures/v1/flavors-parent.sql"),
+            include_str!("../fixtures/v1/hosts-parent.sql"),
+        ],
     ),
     (
         "child1",
         Role::Child,
-        include_str!("../fixtures/v1/child1.sql"),
+        &[
+            include_str!("../fixtures/v1/child1.sql"),
+            include_str!("../fixtures/v1/flavors-child1.sql"),
+            include_str!("../fixtures/v1/hosts-child1.sql"),
+        ],
     ),
     (
         "child2",
         Role::Child,
-        include_str!("../fixtures/v1/child2.sql"),
+        &[
+            include_str!("../fixtures/v1/child2.sql"),
+            include_str!("../fixtures/v1/flavors-child2.sql"),
+            include_str!("../fixtures/v1/hosts-child2.sql"),
+        ],
     ),
     (
         "child3",
         Role::Child,
-        include_str!("../fixtures/v1/child3.sql"),
+        &[
+            include_str!("../fixtures/v1/child3.sql"),
+            include_str!("../fixtures/v1/flavors-child3.sql"),
+            include_str!("../fixtures/v1/hosts-child3.sql"),
+        ],
     ),
 ];
 
-/// Creates one SQLite database from Nova's schema and a fixture's rows.
-pub async fn build_sqlite(path: &Path, rows: &'static str) -> Result<(), String> {
+/// Creates one SQLite database from Nova's schema and a cell's fixture files.
+pub async fn build_sqlite(path: &Path, files: &[&'static str]) -> Result<(), String> {
     let mut conn = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
@@ -50,10 +66,12 @@ pub async fn build_sqlite(path: &Path, rows: &'static str) -> Result<(), String>
         .execute(&mut conn)
         .await
         .map_err(|e| format!("loading Nova's schema into {}: {e}", path.display()))?;
-    sqlx::raw_sql(rows)
-        .execute(&mut conn)
-        .await
-        .map_err(|e| format!("loading fixture rows into {}: {e}", path.display()))?;
+    for rows in files {
+        sqlx::raw_sql(*rows)
+            .execute(&mut conn)
+            .await
+            .map_err(|e| format!("loading fixture rows into {}: {e}", path.display()))?;
+    }
     conn.close().await.map_err(|e| e.to_string())
 }
 
@@ -119,6 +137,7 @@ pub async fn run(args: &DemoArgs) -> u8 {
         checks: &checks,
         expect: Default::default(),
         timeouts: Default::default(),
+        ignore_flavor_access: false,
     };
     let report = audit_v1_cells(&parent, &children, &plan).await;
     print!("{}", render::render(&report, format(args.format)));

@@ -66,6 +66,7 @@ pub struct V1Plan<'a> {
     pub checks: &'a [&'static CheckDef],
     pub expect: Expect,
     pub timeouts: Timeouts,
+    pub ignore_flavor_access: bool,
 }
 
 pub async fn audit_v1(cfg: &AuditConfig) -> Report {
@@ -73,6 +74,7 @@ pub async fn audit_v1(cfg: &AuditConfig) -> Report {
         checks: &cfg.checks,
         expect: cfg.expect,
         timeouts: cfg.timeouts,
+        ignore_flavor_access: cfg.ignore_flavor_access,
     };
     audit_v1_cells(&cfg.parent, &cfg.children, &plan).await
 }
@@ -188,6 +190,7 @@ async fn read_and_check(
         residency: Residency::build(&views),
         children: views,
         expect: plan.expect,
+        ignore_flavor_access: plan.ignore_flavor_access,
     };
     for check in plan.checks {
         let run = (check.run)(&ctx);

@@ -66,3 +66,97 @@ pub const COMPUTE_SERVICES: Dataset = Dataset {
         columns: &["host", "binary", "disabled", "deleted"],
     }],
 };
+
+pub const FLAVORS: Dataset = Dataset {
+    name: "flavors",
+    variants: &[Query {
+        sql: include_str!("../queries/v1_flavors.sql"),
+        table: "instance_types",
+        columns: &[
+            "flavorid",
+            "id",
+            "deleted",
+            "name",
+            "memory_mb",
+            "vcpus",
+            "swap",
+            "vcpu_weight",
+            "rxtx_factor",
+            "root_gb",
+            "ephemeral_gb",
+            "disabled",
+            "is_public",
+        ],
+    }],
+};
+
+pub const FLAVOR_EXTRA_SPECS: Dataset = Dataset {
+    name: "flavor_extra_specs",
+    variants: &[Query {
+        sql: include_str!("../queries/v1_flavor_extra_specs.sql"),
+        table: "instance_type_extra_specs",
+        columns: &["instance_type_id", "key", "value", "deleted"],
+    }],
+};
+
+pub const FLAVOR_PROJECTS: Dataset = Dataset {
+    name: "flavor_projects",
+    variants: &[Query {
+        sql: include_str!("../queries/v1_flavor_projects.sql"),
+        table: "instance_type_projects",
+        columns: &["instance_type_id", "project_id", "deleted"],
+    }],
+};
+
+pub const INSTANCE_HOSTS: Dataset = Dataset {
+    name: "instance_hosts",
+    variants: &[Query {
+        sql: include_str!("../queries/v1_instance_hosts.sql"),
+        table: "instances",
+        columns: &["host", "cell_name", "uuid", "deleted"],
+    }],
+};
+
+/// A query streamed in key order rather than read whole, with one text per dialect because the
+/// ORDER BY must agree with the program's key comparison under each database's collation.
+#[derive(Debug)]
+pub struct StreamQuery {
+    pub mysql: &'static str,
+    pub sqlite: &'static str,
+    pub table: &'static str,
+    pub columns: &'static [&'static str],
+}
+
+impl StreamQuery {
+    pub fn sql(&self, dialect: crate::db::Dialect) -> &'static str {
+        match dialect {
+            crate::db::Dialect::MySql => self.mysql,
+            crate::db::Dialect::Sqlite => self.sqlite,
+        }
+    }
+}
+
+/// Every instance (soft-deleted ones too) in uuid order, with the columns the instances check compares.
+pub const INSTANCES_BY_UUID: StreamQuery = StreamQuery {
+    mysql: include_str!("../queries/v1_instances.mysql.sql"),
+    sqlite: include_str!("../queries/v1_instances.sqlite.sql"),
+    table: "instances",
+    columns: &[
+        "uuid",
+        "display_name",
+        "deleted",
+        "deleted_at",
+        "updated_at",
+        "created_at",
+        "cell_name",
+        "host",
+        "node",
+        "vm_state",
+        "task_state",
+        "power_state",
+        "availability_zone",
+        "project_id",
+        "user_id",
+        "instance_type_id",
+    ],
+};

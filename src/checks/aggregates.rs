@@ -293,7 +293,6 @@ pub fn aggregate_hosts(ctx: &V1Context<'_>) -> CheckRun {
     };
     let mut run = p.run;
     let pname = ctx.parent.name;
-    let mut multi: BTreeSet<String> = BTreeSet::new();
     for agg in p.parent.iter() {
         for raw in &agg.hosts {
             let r = HostRef::parse(raw);
@@ -344,27 +343,9 @@ pub fn aggregate_hosts(ctx: &V1Context<'_>) -> CheckRun {
                         );
                     }
                 }
-                _ => {
-                    multi.insert(r.host.clone());
-                }
+                // A host in several children is the hosts check's finding, reported once for every host.
+                _ => {}
             }
-        }
-    }
-    for host in &multi {
-        let cells = ctx.residency.cells(host);
-        for cell in cells {
-            run.findings.push(
-                Finding::new(
-                    CHECK,
-                    "host_in_multiple_cells",
-                    Severity::Failure,
-                    cell,
-                    &[("host", host)],
-                    format!("host '{host}' runs a live nova-compute in {} at once", join_names(cells)),
-                )
-                .impact("a compute host belongs to exactly one cell; the parent cannot tell which child owns its instances and aggregates")
-                .values(None::<()>, cells),
-            );
         }
     }
     for (cell, child) in &p.children {

@@ -1,6 +1,8 @@
 //! The checks: each reads the snapshots of a topology and returns findings and per-cell outcomes; none prints or writes.
 
 mod aggregates;
+mod flavors;
+mod hosts;
 mod registry;
 mod zones;
 
@@ -67,6 +69,8 @@ pub struct V1Context<'a> {
     pub children: Vec<CellView<'a>>,
     pub expect: Expect,
     pub residency: Residency,
+    /// Skip flavor access rows and `is_public`, which operators may keep different in children on purpose.
+    pub ignore_flavor_access: bool,
 }
 
 impl V1Context<'_> {
@@ -131,6 +135,12 @@ const AGG_AND_SERVICES: &[&Dataset] = &[
     &queries::COMPUTE_SERVICES,
 ];
 
+const FLAVOR_SETS: &[&Dataset] = &[
+    &queries::FLAVORS,
+    &queries::FLAVOR_EXTRA_SPECS,
+    &queries::FLAVOR_PROJECTS,
+];
+
 /// Every cells v1 check, in report order.
 pub const V1_CHECKS: &[CheckDef] = &[
     CheckDef {
@@ -156,7 +166,7 @@ pub const V1_CHECKS: &[CheckDef] = &[
     },
     CheckDef {
         name: "aggregate_hosts",
-        about: "each child copy lists the parent's members that live in that child; every member lives in exactly one child",
+        about: "each child copy lists the parent's members that live in that child; every member lives in a child (the one its cell path names)",
         parent_sets: AGG_SETS,
         child_sets: AGG_AND_SERVICES,
         run: aggregates::aggregate_hosts,
@@ -167,6 +177,20 @@ pub const V1_CHECKS: &[CheckDef] = &[
         parent_sets: AGG_SETS,
         child_sets: AGG_AND_SERVICES,
         run: zones::availability_zones,
+    },
+    CheckDef {
+        name: "hosts",
+        about: "each compute host lives in one child; instances sit on compute hosts of their own child, as the parent's cell_name says",
+        parent_sets: &[&queries::COMPUTE_SERVICES, &queries::INSTANCE_HOSTS],
+        child_sets: &[&queries::COMPUTE_SERVICES, &queries::INSTANCE_HOSTS],
+        run: hosts::hosts,
+    },
+    CheckDef {
+        name: "flavors",
+        about: "every parent flavor is in every child with the same id, columns and extra specs; access rows warn",
+        parent_sets: FLAVOR_SETS,
+        child_sets: FLAVOR_SETS,
+        run: flavors::flavors,
     },
 ];
 
