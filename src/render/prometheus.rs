@@ -57,14 +57,12 @@ impl<'a> Family<'a> {
     }
 }
 
-fn role(r: Role) -> &'static str {
-    match r {
-        Role::Parent => "parent",
-        Role::Child => "child",
-        Role::Api => "api",
-        Role::Cell => "cell",
-        Role::Cell0 => "cell0",
-    }
+/// The role as JSON names it, so a new topology's roles need no change here.
+fn role(r: Role) -> String {
+    serde_json::to_value(r)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// Renders the report. `previous_success` is the last-success timestamp found in the file being
@@ -132,7 +130,7 @@ pub fn render(report: &Report, previous_success: Option<f64>) -> String {
     );
     for c in &report.cells {
         cells.sample(
-            &[("cell", &c.name), ("role", role(c.role))],
+            &[("cell", &c.name), ("role", &role(c.role))],
             u8::from(c.status == CellState::Ok),
         );
     }
