@@ -35,6 +35,8 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Cells v2: run the checks that block or endanger an upgrade and print them as `nova-status upgrade check` does.
+    UpgradeCheck(UpgradeCheckArgs),
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +87,8 @@ pub enum ExpectArg {
 pub struct AuditArgs {
     #[command(flatten)]
     pub topology: TopologyArgs,
+    #[command(flatten)]
+    pub v2: V2Args,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: FormatArg,
@@ -116,4 +120,47 @@ pub struct DemoArgs {
     /// Keep the demo databases in this directory instead of a temporary one.
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
+}
+
+/// The cells v2 deployment: the API database, from which the cells are discovered.
+#[derive(Debug, Default, Args)]
+#[command(next_help_heading = "Cells v2")]
+pub struct V2Args {
+    /// Cells v2: the API database (nova_api) URL, e.g. mysql+pymysql://nova:PW@db/nova_api; cells come from its cell_mappings.
+    #[arg(long, value_name = "URL")]
+    pub api_db: Option<String>,
+    /// Cells v2: read [api_database] connection, [database] connection (for templated cell URLs) and
+    /// [DEFAULT] default_availability_zone from this nova.conf.
+    #[arg(long, value_name = "PATH")]
+    pub nova_conf: Option<PathBuf>,
+    /// The [database] connection that templated cell_mappings URLs are rendered from, as Nova renders them.
+    #[arg(long, value_name = "URL")]
+    pub database_connection: Option<String>,
+    /// Audit only this cell (name or uuid); repeatable or comma-separated [default: every cell].
+    #[arg(long = "cell", value_name = "NAME|UUID", value_delimiter = ',')]
+    pub cells: Vec<String>,
+    /// Read this cell (name or uuid) at URL instead of its cell_mappings database_connection. Repeatable.
+    #[arg(long = "cell-url", value_name = "NAME|UUID=URL")]
+    pub cell_urls: Vec<String>,
+    /// The availability zone of hosts in no AZ aggregate [default: nova, or nova.conf's default_availability_zone].
+    #[arg(long, value_name = "AZ")]
+    pub default_az: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes (as nova-status upgrade check): 0 every check passed, 1 warnings, 2 failures, 255 the checks could not run."
+)]
+pub struct UpgradeCheckArgs {
+    #[command(flatten)]
+    pub v2: V2Args,
+    /// Print oslo.upgradecheck's JSON form instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds to wait for each database server to accept a connection [default: 10].
+    #[arg(long, value_name = "SECS")]
+    pub connect_timeout: Option<u64>,
+    /// Seconds any one query may run [default: 600].
+    #[arg(long, value_name = "SECS")]
+    pub statement_timeout: Option<u64>,
 }

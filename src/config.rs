@@ -261,6 +261,11 @@ pub fn config_path(
 
 impl AuditConfig {
     pub fn from_args(args: &AuditArgs) -> Result<AuditConfig, ConfigError> {
+        if topology_of(args)? == Topology::V2 {
+            return Err(ConfigError(
+                "this command reads cells v1 databases; --api-db and --nova-conf are for `cellaudit audit` and `upgrade-check`".into(),
+            ));
+        }
         let t = &args.topology;
         let path = config_path(
             t.config.as_deref(),
@@ -319,6 +324,84 @@ impl AuditConfig {
                 || file.ignore_flavor_access.unwrap_or(false),
         })
     }
+}
+
+/// Which deployment an audit command line describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topology {
+    /// A parent and its children (`--parent`, `--child`, a config file).
+    V1,
+    /// An API database and the cells in its `cell_mappings` (`--api-db`, `--nova-conf`).
+    V2,
+}
+
+/// Whether the command line names a cells v2 API database.
+pub fn wants_v2(v2: &crate::cli::V2Args) -> bool {
+    v2.api_db.is_some() || v2.nova_conf.is_some()
+}
+
+/// Exactly one topology per run: the cells v1 flags or the cells v2 flags, never both.
+pub fn topology_of(args: &AuditArgs) -> Result<Topology, ConfigError> {
+    let t = &args.topology;
+    let v = &args.v2;
+    let v1 = t.parent.is_some() || !t.children.is_empty() || t.config.is_some();
+    if wants_v2(v) {
+        if v1 {
+            return Err(ConfigError(
+                "give either cells v1 databases (--parent/--child/--config) or a cells v2 API database (--api-db/--nova-conf), not both".into(),
+            ));
+        }
+        if t.parent_name.is_some() || !t.password_env.is_empty() || !t.password_file.is_empty() {
+            return Err(ConfigError(
+                "--parent-name, --password-env and --password-file are cells v1 options; cells v2 reads passwords from the connection URLs".into(),
+            ));
+        }
+        return Ok(Topology::V2);
+    }
+    if !v.cells.is_empty()
+        || !v.cell_urls.is_empty()
+        || v.database_connection.is_some()
+        || v.default_az.is_some()
+    {
+        return Err(ConfigError(
+            "--cell, --cell-url, --database-connection and --default-az are cells v2 options: they need --api-db or --nova-conf".into(),
+        ));
+    }
+    Ok(Topology::V1)
+}
+
+/// Seconds from a flag as a timeout: at least one, else the default.
+fn timeout(flag: Option<u64>, default: Duration, what: &str) -> Result<Duration, ConfigError> {
+    match flag {
+        Some(0) => Err(ConfigError(format!("{what} must be at least 1 second"))),
+        Some(s) => Ok(Duration::from_secs(s)),
+        None => Ok(default),
+    }
+}
+
+/// The validated cells v2 configuration of a command line.
+pub fn v2_config(
+    v2: &crate::cli::V2Args,
+    connect_timeout: Option<u64>,
+    statement_timeout: Option<u64>,
+    checks: &[String],
+    format: Format,
+) -> Result<crate::topology_v2::V2Config, ConfigError> {
+    let d = Timeouts::default();
+    crate::topology_v2::V2Config::from_inputs(&crate::topology_v2::V2Inputs {
+        api_db: v2.api_db.as_deref(),
+        nova_conf: v2.nova_conf.as_deref(),
+        database_connection: v2.database_connection.as_deref(),
+        cells: &v2.cells,
+        cell_urls: &v2.cell_urls,
+        default_az: v2.default_az.as_deref(),
+        checks,
+        timeouts: Timeouts {
+            connect: timeout(connect_timeout, d.connect, "connect timeout")?,
+            statement: timeout(statement_timeout, d.statement, "statement timeout")?,
+        },
+        format,
+    })
 }
 
 pub fn format(f: FormatArg) -> Format {

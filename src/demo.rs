@@ -94,7 +94,7 @@ pub async fn build_deployment(dir: &Path) -> Result<(CellSpec, Vec<CellSpec>), S
         };
         match role {
             Role::Parent => parent = Some(spec),
-            Role::Child => children.push(spec),
+            Role::Child | Role::Api | Role::Cell | Role::Cell0 => children.push(spec),
         }
     }
     Ok((parent.ok_or("fixture has no parent")?, children))

@@ -27,6 +27,12 @@ impl Severity {
 pub enum Role {
     Parent,
     Child,
+    /// Cells v2: the API database (`nova_api`).
+    Api,
+    /// Cells v2: a cell of `cell_mappings`.
+    Cell,
+    /// Cells v2: cell0, recognised by its uuid.
+    Cell0,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

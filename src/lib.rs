@@ -7,6 +7,7 @@ pub mod db;
 pub mod dburl;
 pub mod demo;
 pub mod engine;
+pub mod engine_v2;
 pub mod exit_codes;
 pub mod findings;
 pub mod output;
@@ -14,7 +15,9 @@ pub mod packaging;
 pub mod queries;
 pub mod render;
 pub mod snapshot;
+pub mod topology_v2;
 pub mod v1;
+pub mod v2;
 
 use std::io::Write as _;
 
@@ -22,12 +25,18 @@ use std::io::Write as _;
 pub async fn run(cli: cli::Cli) -> u8 {
     match cli.command {
         cli::Command::Checks => {
-            let mut out = String::new();
+            let mut out = String::from("cells v1 (audit --parent/--child):\n");
             for c in checks::V1_CHECKS {
                 out.push_str(&format!("{:<20} {}\n", c.name, c.about));
             }
+            out.push_str("\ncells v2 (audit --api-db/--nova-conf; * also in upgrade-check):\n");
+            for c in checks::v2::V2_CHECKS {
+                let mark = if c.upgrade_title.is_some() { "*" } else { " " };
+                out.push_str(&format!("{:<19}{mark} {}\n", c.name, c.about));
+            }
             emit(&out)
         }
+        cli::Command::Audit(args) if config::wants_v2(&args.v2) => run_audit_v2(&args).await,
         cli::Command::Audit(args) => match config::AuditConfig::from_args(&args) {
             Ok(cfg) => {
                 let report = engine::audit_v1(&cfg).await;
@@ -63,6 +72,7 @@ pub async fn run(cli: cli::Cli) -> u8 {
                 exit_codes::AUDIT_ERROR
             }
         },
+        cli::Command::UpgradeCheck(args) => run_upgrade_check(&args).await,
     }
 }
 
@@ -106,5 +116,90 @@ fn emit(text: &str) -> u8 {
             eprintln!("cellaudit: cannot write output: {e}");
             exit_codes::AUDIT_ERROR
         }
+    }
+}
+
+/// `cellaudit audit --api-db/--nova-conf`: the cells v2 audit, rendered like any other report.
+async fn run_audit_v2(args: &cli::AuditArgs) -> u8 {
+    let cfg = config::topology_of(args).and_then(|_| {
+        config::v2_config(
+            &args.v2,
+            args.topology.connect_timeout,
+            args.topology.statement_timeout,
+            &args.check,
+            config::format(args.format),
+        )
+    });
+    let cfg = match cfg {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cellaudit: {e}");
+            return exit_codes::AUDIT_ERROR;
+        }
+    };
+    let report = engine_v2::audit_v2(&cfg).await;
+    let text = render::render(&report, cfg.format);
+    let written = match &args.output {
+        Some(path) => match output::write_atomic(path, &text) {
+            Ok(()) => exit_codes::CONSISTENT,
+            Err(e) => {
+                eprintln!("cellaudit: {e}");
+                exit_codes::AUDIT_ERROR
+            }
+        },
+        None => emit(&text),
+    };
+    match written {
+        exit_codes::CONSISTENT => exit_codes::for_report(&report),
+        failed => failed,
+    }
+}
+
+/// `cellaudit upgrade-check`: the v2 checks that matter to an upgrade, one box each, as nova-status prints them.
+async fn run_upgrade_check(args: &cli::UpgradeCheckArgs) -> u8 {
+    let names: Vec<String> = checks::v2::V2_CHECKS
+        .iter()
+        .filter(|c| c.upgrade_title.is_some())
+        .map(|c| c.name.to_string())
+        .collect();
+    let cfg = match config::v2_config(
+        &args.v2,
+        args.connect_timeout,
+        args.statement_timeout,
+        &names,
+        render::Format::Table,
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cellaudit: {e}");
+            return exit_codes::AUDIT_ERROR;
+        }
+    };
+    let report = engine_v2::audit_v2(&cfg).await;
+    // Unreadable cells are reported by the engine as `connectivity` findings: they belong in the first box.
+    let boxes: Vec<(&str, Vec<&str>)> = cfg
+        .checks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let mut shown = vec![c.name];
+            if i == 0 {
+                shown.push("connectivity");
+            }
+            (c.upgrade_title.unwrap_or(c.name), shown)
+        })
+        .collect();
+    let spec: Vec<render::upgrade::UpgradeBox<'_>> = boxes
+        .iter()
+        .map(|(title, checks)| render::upgrade::UpgradeBox { title, checks })
+        .collect();
+    let text = if args.json {
+        render::upgrade::render_json(&report, &spec)
+    } else {
+        render::upgrade::render(&report, &spec)
+    };
+    match emit(&text) {
+        exit_codes::CONSISTENT => exit_codes::for_report(&report),
+        failed => failed,
     }
 }

@@ -1,5 +1,7 @@
 //! The catalogue of queries in `queries/`: what each reads and which tables and columns it needs.
 
+pub mod v2;
+
 /// One SQL text and the schema it needs to run.
 #[derive(Debug)]
 pub struct Query {

@@ -4,6 +4,7 @@ mod aggregates;
 mod flavors;
 mod hosts;
 mod registry;
+pub mod v2;
 mod zones;
 
 use crate::findings::{Finding, Outcome};

@@ -3,6 +3,7 @@
 mod json;
 pub mod prometheus;
 mod table;
+pub mod upgrade;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

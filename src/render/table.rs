@@ -1,6 +1,6 @@
 //! The human renderer: a cell list, a check × cell matrix, then findings grouped by cell and severity, with diffs.
 
-use crate::findings::{CellState, Finding, Outcome, Report, Severity};
+use crate::findings::{CellState, Finding, Outcome, Report, Role, Severity};
 use similar::{ChangeTag, TextDiff};
 use std::fmt::Write as _;
 use tabled::builder::Builder;
@@ -133,13 +133,28 @@ pub fn render(report: &Report) -> String {
         .filter(|c| c.role == crate::findings::Role::Child)
         .count();
     let parent = report.cells.first().map(|c| c.name.as_str()).unwrap_or("?");
-    let _ = writeln!(
-        out,
-        "cellaudit {}: {} audit of parent '{parent}' and {children} child cell{}\n",
-        report.version,
-        report.topology,
-        if children == 1 { "" } else { "s" }
-    );
+    let cells_v2 = report
+        .cells
+        .iter()
+        .filter(|c| matches!(c.role, Role::Cell | Role::Cell0))
+        .count();
+    if report.cells.first().is_some_and(|c| c.role == Role::Api) {
+        let _ = writeln!(
+            out,
+            "cellaudit {}: {} audit of API database '{parent}' and {cells_v2} cell{}\n",
+            report.version,
+            report.topology,
+            if cells_v2 == 1 { "" } else { "s" }
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "cellaudit {}: {} audit of parent '{parent}' and {children} child cell{}\n",
+            report.version,
+            report.topology,
+            if children == 1 { "" } else { "s" }
+        );
+    }
 
     let mut b = Builder::default();
     b.push_record(["cell", "role", "status", "database / error"]);

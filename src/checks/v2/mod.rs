@@ -1,0 +1,186 @@
+//! The cells v2 checks: each compares the API DB's mappings and aggregates with the cells' services, nodes and instances.
+
+mod aggregates;
+mod cells;
+mod hosts;
+mod instances;
+mod legacy;
+mod placement;
+
+use super::{CellView, CheckRun};
+use crate::findings::Outcome;
+use crate::queries::{Dataset, v2 as q};
+use crate::snapshot::CellData;
+
+/// One cell of `cell_mappings` as the checks see it.
+pub struct V2Cell<'a> {
+    /// The mapping's name, or its uuid when it has none.
+    pub name: &'a str,
+    pub uuid: &'a str,
+    pub cell0: bool,
+    pub disabled: bool,
+    /// Chosen for this run (`--cell` narrows); cells not chosen are neither read nor reported on.
+    pub audited: bool,
+    /// `None` when not audited or unreadable: nothing may be concluded from its absence.
+    pub data: Option<&'a CellData>,
+}
+
+/// Everything a cells v2 check may look at.
+pub struct V2Context<'a> {
+    pub api: CellView<'a>,
+    /// Every cell of `cell_mappings`, in its order.
+    pub cells: Vec<V2Cell<'a>>,
+    /// The AZ of hosts in no AZ aggregate (`[DEFAULT] default_availability_zone`).
+    pub default_az: &'a str,
+}
+
+impl<'a> V2Context<'a> {
+    pub fn cell(&self, uuid: &str) -> Option<&V2Cell<'a>> {
+        self.cells.iter().find(|c| c.uuid == uuid)
+    }
+
+    /// How findings name the cell with this uuid.
+    pub fn cell_name(&'a self, uuid: &'a str) -> &'a str {
+        self.cell(uuid).map(|c| c.name).unwrap_or(uuid)
+    }
+
+    /// Cells whose data is not in hand (not chosen, or unreadable): "in no cell" cannot be concluded.
+    pub fn unknown(&self) -> Vec<&str> {
+        self.cells
+            .iter()
+            .filter(|c| c.data.is_none())
+            .map(|c| c.name)
+            .collect()
+    }
+
+    pub fn readable(&self) -> impl Iterator<Item = (&V2Cell<'a>, &'a CellData)> {
+        self.cells
+            .iter()
+            .filter_map(|c| c.data.filter(|_| c.audited).map(|d| (c, d)))
+    }
+
+    pub fn audited(&self) -> impl Iterator<Item = &V2Cell<'a>> {
+        self.cells.iter().filter(|c| c.audited)
+    }
+}
+
+impl CheckRun {
+    /// Outcomes of a v2 check whose API data was read: the API ran, each audited cell ran unless
+    /// `probe` says its data is missing (skipped) or the cell was unreadable.
+    fn v2_outcomes(
+        ctx: &V2Context<'_>,
+        probe: impl Fn(&CellData) -> Result<(), String>,
+    ) -> CheckRun {
+        let mut run = CheckRun::default();
+        run.outcome(ctx.api.name, Outcome::Ran);
+        for c in ctx.audited() {
+            let o = match c.data.map(&probe) {
+                None => Outcome::Unavailable,
+                Some(Err(reason)) => Outcome::Skipped { reason },
+                Some(Ok(())) => Outcome::Ran,
+            };
+            run.outcome(c.name, o);
+        }
+        run
+    }
+
+    /// Every audited cell and the API skipped for one reason (the API lacks a table).
+    fn v2_skip_all(ctx: &V2Context<'_>, reason: String) -> CheckRun {
+        let mut run = CheckRun::default();
+        run.outcome(
+            ctx.api.name,
+            Outcome::Skipped {
+                reason: reason.clone(),
+            },
+        );
+        for c in ctx.audited() {
+            let o = match c.data {
+                Some(_) => Outcome::Skipped {
+                    reason: reason.clone(),
+                },
+                None => Outcome::Unavailable,
+            };
+            run.outcome(c.name, o);
+        }
+        run
+    }
+}
+
+#[derive(Debug)]
+pub struct V2CheckDef {
+    pub name: &'static str,
+    /// The box title `cellaudit upgrade-check` prints, when the check is part of it.
+    pub upgrade_title: Option<&'static str>,
+    pub about: &'static str,
+    pub api_sets: &'static [&'static Dataset],
+    pub cell_sets: &'static [&'static Dataset],
+    pub run: fn(&V2Context<'_>) -> CheckRun,
+}
+
+const API_AGGS: &[&Dataset] = &[
+    &q::API_AGGREGATES,
+    &q::API_AGGREGATE_HOSTS,
+    &q::API_AGGREGATE_METADATA,
+    &q::HOST_MAPPINGS,
+];
+const CELL_HOSTS: &[&Dataset] = &[&q::COMPUTE_SERVICES, &q::COMPUTE_NODES];
+
+/// Every cells v2 check, in report order.
+pub const V2_CHECKS: &[V2CheckDef] = &[
+    V2CheckDef {
+        name: "cell_mappings",
+        upgrade_title: Some("Cell mappings"),
+        about: "cell_mappings has cell0 (by its uuid) and every cell's database is readable; disabled cells are noted",
+        api_sets: &[&q::CELL_MAPPINGS],
+        cell_sets: &[],
+        run: cells::cell_mappings,
+    },
+    V2CheckDef {
+        name: "host_mappings",
+        upgrade_title: Some("Host mappings"),
+        about: "every compute node and nova-compute service has a host mapping to the cell it lives in; no mapping names a host that is gone",
+        api_sets: &[&q::HOST_MAPPINGS],
+        cell_sets: CELL_HOSTS,
+        run: hosts::host_mappings,
+    },
+    V2CheckDef {
+        name: "api_aggregates",
+        upgrade_title: Some("Aggregates (API DB)"),
+        about: "API DB aggregate members are compute hosts of some cell, named by service host; no host is in two AZs",
+        api_sets: API_AGGS,
+        cell_sets: CELL_HOSTS,
+        run: aggregates::api_aggregates,
+    },
+    V2CheckDef {
+        name: "instance_mappings",
+        upgrade_title: Some("Instance mappings"),
+        about: "every instance has a mapping to the one cell it lives in; no orphan NULL-cell mappings or leftover build requests",
+        api_sets: &[&q::INSTANCE_MAPPINGS, &q::BUILD_REQUESTS],
+        cell_sets: &[&q::INSTANCES],
+        run: instances::instance_mappings,
+    },
+    V2CheckDef {
+        name: "instance_hosts",
+        upgrade_title: None,
+        about: "instances sit on compute hosts of their own cell, in the AZ of that host's aggregates (or the default AZ)",
+        api_sets: API_AGGS,
+        cell_sets: &[&q::INSTANCES, &q::COMPUTE_SERVICES, &q::COMPUTE_NODES],
+        run: placement::instance_hosts,
+    },
+    V2CheckDef {
+        name: "legacy_tables",
+        upgrade_title: Some("Legacy cell tables"),
+        about: "no live rows in a cell DB's legacy aggregates, instance_types or key_pairs tables (the API DB owns them)",
+        api_sets: API_AGGS,
+        cell_sets: &[
+            &q::LEGACY_AGGREGATES,
+            &q::LEGACY_FLAVORS,
+            &q::LEGACY_KEY_PAIRS,
+        ],
+        run: legacy::legacy_tables,
+    },
+];
+
+pub fn find(name: &str) -> Option<&'static V2CheckDef> {
+    V2_CHECKS.iter().find(|c| c.name == name)
+}

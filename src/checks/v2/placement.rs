@@ -1,0 +1,122 @@
+//! The `instance_hosts` check: each instance's host is a compute host of its own cell, and its AZ is that host's AZ.
+
+use super::super::{CheckRun, join_names};
+use super::V2Context;
+use crate::findings::{Finding, Severity};
+use crate::v2::{self, CellHosts};
+use std::collections::BTreeSet;
+
+const CHECK: &str = "instance_hosts";
+
+pub fn instance_hosts(ctx: &V2Context<'_>) -> CheckRun {
+    let aggs = match ctx.api.data.map(v2::api_aggregates) {
+        Some(Ok(a)) => a,
+        Some(Err(reason)) => return CheckRun::v2_skip_all(ctx, format!("API DB: {reason}")),
+        None => return CheckRun::v2_skip_all(ctx, "API DB unreadable".into()),
+    };
+    let zones = v2::host_zones(&aggs);
+    let mut run = CheckRun::v2_outcomes(ctx, |d| {
+        v2::cell_hosts(d)?;
+        v2::instances(d).map(|_| ())
+    });
+    let hosts: Vec<(&str, CellHosts)> = ctx
+        .readable()
+        .filter_map(|(c, d)| v2::cell_hosts(d).ok().map(|h| (c.name, h)))
+        .collect();
+
+    for (cell, data) in ctx.readable() {
+        // cell0 holds only instances that never reached a host.
+        if cell.cell0 {
+            continue;
+        }
+        let (Some((_, own)), Ok(instances)) = (
+            hosts.iter().find(|(n, _)| *n == cell.name),
+            v2::instances(data),
+        ) else {
+            continue;
+        };
+        for i in instances.iter().filter(|i| !i.deleted) {
+            let Some(host) = i.host.as_deref() else {
+                continue;
+            };
+            let key = [("instance", i.uuid.as_str())];
+            if !own.has_host(host) {
+                let elsewhere: Vec<&str> = hosts
+                    .iter()
+                    .filter(|(n, h)| *n != cell.name && h.has_host(host))
+                    .map(|(n, _)| *n)
+                    .collect();
+                let (severity, where_) = if elsewhere.is_empty() {
+                    (
+                        Severity::Warning,
+                        "no cell has a compute host of that name".to_string(),
+                    )
+                } else {
+                    (
+                        Severity::Failure,
+                        format!("it is a compute host of {}", join_names(&elsewhere)),
+                    )
+                };
+                run.findings.push(
+                    Finding::new(
+                        CHECK,
+                        "host_not_in_cell",
+                        severity,
+                        cell.name,
+                        &key,
+                        format!(
+                            "instance {} in {} is on host '{host}', which is not a compute host of {}; {where_}",
+                            i.label(),
+                            cell.name,
+                            cell.name
+                        ),
+                    )
+                    .impact(format!(
+                        "no compute in {} manages it: actions on it time out and its resources are not tracked",
+                        cell.name
+                    )),
+                );
+                continue;
+            }
+            if i.hidden {
+                continue;
+            }
+            let Some(az) = i.availability_zone.as_deref() else {
+                continue;
+            };
+            let host_azs: BTreeSet<&str> = zones
+                .get(host)
+                .map(|z| z.iter().map(|(_, az)| *az).collect())
+                .unwrap_or_default();
+            // A host in two AZs is reported by api_aggregates; which one applies here is undefined.
+            let host_az = match host_azs.len() {
+                0 => ctx.default_az,
+                1 => host_azs.iter().next().copied().unwrap_or_default(),
+                _ => continue,
+            };
+            if az != host_az {
+                let how = if host_azs.is_empty() {
+                    "is in no AZ aggregate, so in the default AZ"
+                } else {
+                    "is in AZ"
+                };
+                run.findings.push(
+                    Finding::new(
+                        CHECK,
+                        "az_mismatch",
+                        Severity::Warning,
+                        cell.name,
+                        &key,
+                        format!(
+                            "instance {} says availability_zone '{az}', but its host '{host}' {how} '{host_az}'",
+                            i.label()
+                        ),
+                    )
+                    .impact("the API shows the wrong AZ, and moves that keep the AZ (resize, migrate, unshelve) are scheduled against it")
+                    .values(host_az, az),
+                );
+            }
+        }
+    }
+    run
+}

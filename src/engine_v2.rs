@@ -1,0 +1,181 @@
+//! Runs a cells v2 audit: reads the API DB, discovers the cells from its `cell_mappings`, reads every chosen cell
+//! concurrently (each in its own snapshot), then runs the v2 checks, producing the same `Report` as cells v1.
+
+use crate::checks::CellView;
+use crate::checks::v2::{V2Cell, V2Context};
+use crate::config::CellSpec;
+use crate::db::{Pool, Timeouts};
+use crate::findings::{CellState, CellStatus, CheckOutcome, Finding, Report, Severity};
+use crate::queries::{Dataset, v2 as q};
+use crate::snapshot::{CellData, read_cell};
+use crate::topology_v2::{self as topo, V2Config};
+
+/// Reads one database in one snapshot; an error comes back as one line with the password scrubbed.
+async fn read(
+    spec: &CellSpec,
+    sets: &[&'static Dataset],
+    timeouts: Timeouts,
+) -> (CellStatus, Option<CellData>) {
+    let mut status = CellStatus {
+        name: spec.name.clone(),
+        role: spec.role,
+        status: CellState::Ok,
+        error: None,
+        url: spec.shown.clone(),
+        schema_version: None,
+    };
+    let url = match &spec.url {
+        Ok(u) => u,
+        Err(e) => {
+            status.status = CellState::Misconfigured;
+            status.error = Some(e.clone());
+            return (status, None);
+        }
+    };
+    let result = async {
+        let pool = Pool::connect(url, timeouts).await?;
+        let data = read_cell(&pool, sets, timeouts).await;
+        pool.close().await;
+        data
+    }
+    .await;
+    match result {
+        Ok(data) => {
+            status.schema_version = data.schema_version.clone();
+            (status, Some(data))
+        }
+        Err(e) => {
+            status.status = CellState::Unreachable;
+            status.error = Some(url.scrub(&format!("cell '{}' ({}): {e}", spec.name, status.url)));
+            (status, None)
+        }
+    }
+}
+
+fn union<'a>(sets: impl IntoIterator<Item = &'a [&'static Dataset]>) -> Vec<&'static Dataset> {
+    let mut out: Vec<&'static Dataset> = Vec::new();
+    for s in sets {
+        for d in s {
+            if !out.iter().any(|o| o.name == d.name) {
+                out.push(d);
+            }
+        }
+    }
+    out
+}
+
+fn aborted(statuses: Vec<CellStatus>, why: String) -> Report {
+    let mut report = Report::new("cells-v2", statuses);
+    report.aborted = Some(why);
+    report.finish();
+    report
+}
+
+pub async fn audit_v2(cfg: &V2Config) -> Report {
+    let api_sets = union(
+        std::iter::once(&[&q::CELL_MAPPINGS][..]).chain(cfg.checks.iter().map(|c| c.api_sets)),
+    );
+    let cell_sets = union(cfg.checks.iter().map(|c| c.cell_sets));
+    let (api_status, api_data) = read(&cfg.api, &api_sets, cfg.timeouts).await;
+    let Some(api_data) = api_data else {
+        let why = format!(
+            "the API database could not be read, so no cell is known: {}",
+            api_status.error.clone().unwrap_or_default()
+        );
+        return aborted(vec![api_status], why);
+    };
+    let mappings = match crate::v2::cell_mappings(&api_data) {
+        Ok(m) => m,
+        Err(e) => {
+            return aborted(vec![api_status], format!("API database: {e}"));
+        }
+    };
+    let names = topo::cell_names(&mappings);
+    let (audited, overrides) = match topo::resolve(cfg, &mappings, &names) {
+        Ok(r) => r,
+        Err(e) => return aborted(vec![api_status], e),
+    };
+    let specs: Vec<Option<CellSpec>> = mappings
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            audited[i].then(|| {
+                topo::cell_spec(
+                    &names[i],
+                    m,
+                    overrides[i].as_deref(),
+                    cfg.template_source.as_deref(),
+                )
+            })
+        })
+        .collect();
+    let reads = futures::future::join_all(specs.iter().map(|s| async {
+        match s {
+            Some(spec) => Some(read(spec, &cell_sets, cfg.timeouts).await),
+            None => None,
+        }
+    }))
+    .await;
+
+    let mut statuses = vec![api_status];
+    statuses.extend(reads.iter().flatten().map(|(s, _)| s.clone()));
+    let mut report = Report::new("cells-v2", statuses);
+    for (s, _) in reads.iter().flatten() {
+        if s.status != CellState::Ok {
+            let (kind, what) = match s.status {
+                CellState::Misconfigured => ("cell_misconfigured", "is misconfigured"),
+                _ => ("cell_unreachable", "could not be read"),
+            };
+            report.findings.push(
+                Finding::new(
+                    "connectivity",
+                    kind,
+                    Severity::Failure,
+                    &s.name,
+                    &[("cell", &s.name)],
+                    format!(
+                        "cell '{}' {what}: {}",
+                        s.name,
+                        s.error.clone().unwrap_or_default()
+                    ),
+                )
+                .impact("this cell was not audited; findings that depend on it (\"in no cell\") were withheld"),
+            );
+        }
+    }
+    let cells: Vec<V2Cell<'_>> = mappings
+        .iter()
+        .enumerate()
+        .map(|(i, m)| V2Cell {
+            name: &names[i],
+            uuid: &m.uuid,
+            cell0: m.is_cell0(),
+            disabled: m.disabled,
+            audited: audited[i],
+            data: reads[i].as_ref().and_then(|(_, d)| d.as_ref()),
+        })
+        .collect();
+    let ctx = V2Context {
+        api: CellView {
+            name: topo::API_NAME,
+            data: Some(&api_data),
+        },
+        cells,
+        default_az: &cfg.default_az,
+    };
+    for check in &cfg.checks {
+        let run = (check.run)(&ctx);
+        report.findings.extend(run.findings);
+        report.checks.extend(
+            run.outcomes
+                .into_iter()
+                .map(|(cell, outcome)| CheckOutcome {
+                    check: check.name,
+                    cell,
+                    outcome,
+                }),
+        );
+    }
+    report.finish();
+    report
+}

@@ -1,0 +1,155 @@
+//! The cells v2 part of the query catalogue: what the API DB and each cell DB are asked, in `queries/v2_*.sql`.
+
+use super::{Dataset, Query};
+
+/// Read first, on its own, to discover the cells.
+pub const CELL_MAPPINGS: Dataset = Dataset {
+    name: "v2_cell_mappings",
+    variants: &[Query {
+        sql: include_str!("../../queries/v2_cell_mappings.sql"),
+        table: "cell_mappings",
+        columns: &["uuid", "name", "database_connection", "disabled"],
+    }],
+};
+
+pub const HOST_MAPPINGS: Dataset = Dataset {
+    name: "v2_host_mappings",
+    variants: &[Query {
+        sql: include_str!("../../queries/v2_host_mappings.sql"),
+        table: "host_mappings",
+        columns: &["host", "cell_id"],
+    }],
+};
+
+pub const INSTANCE_MAPPINGS: Dataset = Dataset {
+    name: "v2_instance_mappings",
+    variants: &[
+        Query {
+            sql: include_str!("../../queries/v2_instance_mappings.sql"),
+            table: "instance_mappings",
+            columns: &[
+                "instance_uuid",
+                "cell_id",
+                "project_id",
+                "queued_for_delete",
+            ],
+        },
+        Query {
+            sql: include_str!("../../queries/v2_instance_mappings_no_qfd.sql"),
+            table: "instance_mappings",
+            columns: &["instance_uuid", "cell_id", "project_id"],
+        },
+    ],
+};
+
+pub const BUILD_REQUESTS: Dataset = Dataset {
+    name: "v2_build_requests",
+    variants: &[Query {
+        sql: include_str!("../../queries/v2_build_requests.sql"),
+        table: "build_requests",
+        columns: &["instance_uuid"],
+    }],
+};
+
+pub const API_AGGREGATES: Dataset = Dataset {
+    name: "v2_api_aggregates",
+    variants: &[Query {
+        sql: include_str!("../../queries/v2_api_aggregates.sql"),
+        table: "aggregates",
+        columns: &["id", "name", "uuid"],
+    }],
+};
+
+pub const API_AGGREGATE_HOSTS: Dataset = Dataset {
+    name: "v2_api_aggregate_hosts",
+    variants: &[Query {
+        sql: include_str!("../../queries/v2_api_aggregate_hosts.sql"),
+        table: "aggregate_hosts",
+        columns: &["aggregate_id", "host"],
+    }],
+};
+
+pub const API_AGGREGATE_METADATA: Dataset = Dataset {
+    name: "v2_api_aggregate_metadata",
+    variants: &[Query {
+        sql: include_str!("../../queries/v2_api_aggregate_metadata.sql"),
+        table: "aggregate_metadata",
+        columns: &["aggregate_id", "key", "value"],
+    }],
+};
+
+pub const COMPUTE_SERVICES: Dataset = Dataset {
+    name: "v2_compute_services",
+    variants: &[Query {
+        sql: include_str!("../../queries/v2_compute_services.sql"),
+        table: "services",
+        columns: &["host", "binary", "deleted", "disabled"],
+    }],
+};
+
+pub const COMPUTE_NODES: Dataset = Dataset {
+    name: "v2_compute_nodes",
+    variants: &[Query {
+        sql: include_str!("../../queries/v2_compute_nodes.sql"),
+        table: "compute_nodes",
+        columns: &["host", "hypervisor_hostname", "mapped", "deleted"],
+    }],
+};
+
+pub const INSTANCES: Dataset = Dataset {
+    name: "v2_instances",
+    variants: &[
+        Query {
+            sql: include_str!("../../queries/v2_instances.sql"),
+            table: "instances",
+            columns: &[
+                "uuid",
+                "display_name",
+                "host",
+                "availability_zone",
+                "vm_state",
+                "deleted",
+                "hidden",
+            ],
+        },
+        Query {
+            sql: include_str!("../../queries/v2_instances_no_hidden.sql"),
+            table: "instances",
+            columns: &[
+                "uuid",
+                "display_name",
+                "host",
+                "availability_zone",
+                "vm_state",
+                "deleted",
+            ],
+        },
+    ],
+};
+
+pub const LEGACY_AGGREGATES: Dataset = Dataset {
+    name: "v2_legacy_aggregates",
+    variants: &[Query {
+        sql: include_str!("../../queries/v2_legacy_aggregates.sql"),
+        table: "aggregates",
+        columns: &["id", "name", "deleted"],
+    }],
+};
+
+pub const LEGACY_FLAVORS: Dataset = Dataset {
+    name: "v2_legacy_flavors",
+    variants: &[Query {
+        sql: include_str!("../../queries/v2_legacy_flavors.sql"),
+        table: "instance_types",
+        columns: &["flavorid", "name", "deleted"],
+    }],
+};
+
+pub const LEGACY_KEY_PAIRS: Dataset = Dataset {
+    name: "v2_legacy_key_pairs",
+    variants: &[Query {
+        sql: include_str!("../../queries/v2_legacy_key_pairs.sql"),
+        table: "key_pairs",
+        columns: &["user_id", "name", "deleted"],
+    }],
+};

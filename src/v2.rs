@@ -1,0 +1,310 @@
+//! Typed views of a cells v2 deployment (API DB mappings and aggregates; cell services, nodes, instances) built from snapshot rows.
+
+use crate::db::Row;
+use crate::queries::v2 as q;
+use crate::snapshot::CellData;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// `CellMapping.CELL0_UUID` (nova/objects/cell_mapping.py): how cell0 is recognised, whatever its name.
+pub const CELL0_UUID: &str = "00000000-0000-0000-0000-000000000000";
+
+/// The project (and user) of the bookmark row `nova-manage cell_v2 map_instances` leaves between batches.
+pub const MIGRATION_MARKER: &str = "INSTANCE_MIGRATION_MARKER";
+
+/// The metadata key that makes an aggregate an availability zone.
+pub const AZ_KEY: &str = "availability_zone";
+
+fn text(row: &Row, i: usize) -> Option<String> {
+    row.get(i).and_then(|v| v.as_text())
+}
+
+fn flag(row: &Row, i: usize) -> bool {
+    row.get(i).is_some_and(|v| v.truthy())
+}
+
+/// One `cell_mappings` row as stored (the connection not yet rendered).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellMapping {
+    pub uuid: String,
+    pub name: Option<String>,
+    pub database_connection: Option<String>,
+    pub disabled: bool,
+}
+
+impl CellMapping {
+    pub fn is_cell0(&self) -> bool {
+        self.uuid == CELL0_UUID
+    }
+}
+
+pub fn cell_mappings(data: &CellData) -> Result<Vec<CellMapping>, String> {
+    Ok(data
+        .rows(&q::CELL_MAPPINGS)?
+        .iter()
+        .filter_map(|r| {
+            Some(CellMapping {
+                uuid: text(r, 0)?,
+                name: text(r, 1).filter(|n| !n.is_empty()),
+                database_connection: text(r, 2),
+                disabled: flag(r, 3),
+            })
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceMapping {
+    pub cell_uuid: Option<String>,
+    /// NULL on rows older than Stein's online migration: unknown.
+    pub queued_for_delete: Option<bool>,
+}
+
+/// What the API DB says about where things are.
+#[derive(Debug, Default)]
+pub struct ApiMappings {
+    /// host → cell uuid.
+    pub hosts: BTreeMap<String, String>,
+    /// instance uuid → mapping, without map_instances' marker row.
+    pub instances: BTreeMap<String, InstanceMapping>,
+    pub build_requests: BTreeSet<String>,
+}
+
+pub fn host_mappings(data: &CellData) -> Result<BTreeMap<String, String>, String> {
+    Ok(data
+        .rows(&q::HOST_MAPPINGS)?
+        .iter()
+        .filter_map(|r| Some((text(r, 0)?, text(r, 1)?)))
+        .collect())
+}
+
+pub fn api_mappings(data: &CellData) -> Result<ApiMappings, String> {
+    let mut m = ApiMappings {
+        hosts: host_mappings(data)?,
+        ..ApiMappings::default()
+    };
+    for r in data.rows(&q::INSTANCE_MAPPINGS)? {
+        let Some(uuid) = text(r, 0) else { continue };
+        if text(r, 2).as_deref() == Some(MIGRATION_MARKER) {
+            continue;
+        }
+        m.instances.insert(
+            uuid,
+            InstanceMapping {
+                cell_uuid: text(r, 1),
+                queued_for_delete: r.get(3).and_then(|v| v.as_int()).map(|i| i != 0),
+            },
+        );
+    }
+    m.build_requests = data
+        .rows(&q::BUILD_REQUESTS)?
+        .iter()
+        .filter_map(|r| text(r, 0))
+        .collect();
+    Ok(m)
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiAggregate {
+    pub name: String,
+    pub uuid: Option<String>,
+    pub hosts: BTreeSet<String>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl ApiAggregate {
+    pub fn az(&self) -> Option<&str> {
+        self.metadata.get(AZ_KEY).map(String::as_str)
+    }
+}
+
+pub fn api_aggregates(data: &CellData) -> Result<Vec<ApiAggregate>, String> {
+    let mut by_id: BTreeMap<i64, ApiAggregate> = BTreeMap::new();
+    for r in data.rows(&q::API_AGGREGATES)? {
+        if let (Some(id), Some(name)) = (r[0].as_int(), text(r, 1)) {
+            by_id.insert(
+                id,
+                ApiAggregate {
+                    name,
+                    uuid: text(r, 2),
+                    hosts: BTreeSet::new(),
+                    metadata: BTreeMap::new(),
+                },
+            );
+        }
+    }
+    for r in data.rows(&q::API_AGGREGATE_HOSTS)? {
+        if let (Some(id), Some(h)) = (r[0].as_int(), text(r, 1))
+            && let Some(a) = by_id.get_mut(&id)
+        {
+            a.hosts.insert(h);
+        }
+    }
+    for r in data.rows(&q::API_AGGREGATE_METADATA)? {
+        if let (Some(id), Some(k), Some(v)) = (r[0].as_int(), text(r, 1), text(r, 2))
+            && let Some(a) = by_id.get_mut(&id)
+        {
+            a.metadata.insert(k, v);
+        }
+    }
+    let mut out: Vec<ApiAggregate> = by_id.into_values().collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// The AZs each host is in, by aggregate: host → [(aggregate, az)].
+pub fn host_zones(aggs: &[ApiAggregate]) -> BTreeMap<&str, Vec<(&str, &str)>> {
+    let mut out: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
+    for a in aggs {
+        if let Some(az) = a.az() {
+            for h in &a.hosts {
+                out.entry(h.as_str()).or_default().push((&a.name, az));
+            }
+        }
+    }
+    out
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComputeNode {
+    pub host: String,
+    pub hypervisor_hostname: Option<String>,
+    /// What discover_hosts trusts: 1 once it created the host mapping.
+    pub mapped: bool,
+}
+
+/// A cell's compute hosts.
+#[derive(Debug, Default)]
+pub struct CellHosts {
+    /// Hosts with a live nova-compute service.
+    pub services: BTreeSet<String>,
+    /// Hosts whose only nova-compute services are soft-deleted.
+    pub deleted_services: BTreeSet<String>,
+    pub nodes: Vec<ComputeNode>,
+}
+
+impl CellHosts {
+    pub fn node_hosts(&self) -> BTreeSet<&str> {
+        self.nodes.iter().map(|n| n.host.as_str()).collect()
+    }
+
+    /// A host counts as a compute host of the cell if it has a live service or a live node.
+    pub fn has_host(&self, host: &str) -> bool {
+        self.services.contains(host) || self.nodes.iter().any(|n| n.host == host)
+    }
+}
+
+pub fn cell_hosts(data: &CellData) -> Result<CellHosts, String> {
+    let mut h = CellHosts::default();
+    let mut deleted = BTreeSet::new();
+    for r in data.rows(&q::COMPUTE_SERVICES)? {
+        let Some(host) = text(r, 0) else { continue };
+        if flag(r, 1) {
+            deleted.insert(host);
+        } else {
+            h.services.insert(host);
+        }
+    }
+    h.deleted_services = deleted
+        .into_iter()
+        .filter(|d| !h.services.contains(d))
+        .collect();
+    h.nodes = data
+        .rows(&q::COMPUTE_NODES)?
+        .iter()
+        .filter_map(|r| {
+            Some(ComputeNode {
+                host: text(r, 0)?,
+                hypervisor_hostname: text(r, 1),
+                mapped: flag(r, 2),
+            })
+        })
+        .collect();
+    Ok(h)
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instance {
+    pub uuid: String,
+    pub display_name: Option<String>,
+    pub host: Option<String>,
+    pub availability_zone: Option<String>,
+    pub vm_state: Option<String>,
+    pub deleted: bool,
+    /// The hidden copy of a cross-cell resize (Train+): not the instance users see.
+    pub hidden: bool,
+}
+
+impl Instance {
+    /// How a finding names the instance: its uuid and, when it has one, its display name.
+    pub fn label(&self) -> String {
+        match &self.display_name {
+            Some(n) if !n.is_empty() => format!("{} ('{n}')", self.uuid),
+            _ => self.uuid.clone(),
+        }
+    }
+
+    /// Live and visible: the copy the API serves.
+    pub fn visible(&self) -> bool {
+        !self.deleted && !self.hidden
+    }
+}
+
+pub fn instances(data: &CellData) -> Result<Vec<Instance>, String> {
+    Ok(data
+        .rows(&q::INSTANCES)?
+        .iter()
+        .filter_map(|r| {
+            Some(Instance {
+                uuid: text(r, 0)?,
+                display_name: text(r, 1),
+                host: text(r, 2).filter(|h| !h.is_empty()),
+                availability_zone: text(r, 3),
+                vm_state: text(r, 4),
+                deleted: flag(r, 5),
+                hidden: flag(r, 6),
+            })
+        })
+        .collect())
+}
+
+/// Live rows of a cell DB's legacy tables, which cells v2 keeps in the API DB.
+#[derive(Debug, Default)]
+pub struct Legacy {
+    /// (name, availability zone, member count)
+    pub aggregates: Vec<(String, Option<String>, i64)>,
+    /// (flavorid, name)
+    pub flavors: Vec<(String, String)>,
+    /// (user_id, name)
+    pub key_pairs: Vec<(String, String)>,
+}
+
+/// Reads whichever legacy tables this cell still has; a table Nova has dropped is simply empty.
+pub fn legacy(data: &CellData) -> Result<Legacy, String> {
+    let present = |ds: &crate::queries::Dataset| {
+        let q = &ds.variants[0];
+        data.schema.has_table(q.table)
+    };
+    let mut l = Legacy::default();
+    if present(&q::LEGACY_AGGREGATES) {
+        l.aggregates = data
+            .rows(&q::LEGACY_AGGREGATES)?
+            .iter()
+            .filter_map(|r| Some((text(r, 0)?, text(r, 1), r[2].as_int().unwrap_or(0))))
+            .collect();
+    }
+    if present(&q::LEGACY_FLAVORS) {
+        l.flavors = data
+            .rows(&q::LEGACY_FLAVORS)?
+            .iter()
+            .filter_map(|r| Some((text(r, 0)?, text(r, 1).unwrap_or_default())))
+            .collect();
+    }
+    if present(&q::LEGACY_KEY_PAIRS) {
+        l.key_pairs = data
+            .rows(&q::LEGACY_KEY_PAIRS)?
+            .iter()
+            .filter_map(|r| Some((text(r, 0)?, text(r, 1)?)))
+            .collect();
+    }
+    Ok(l)
+}
