@@ -57,6 +57,8 @@ struct FileConfig {
     #[serde(default)]
     child: Vec<FileCell>,
     expect: Option<String>,
+    /// Probe the message brokers too (the opt-in brokers check), as `--brokers` does.
+    brokers: Option<bool>,
     ignore_flavor_access: Option<bool>,
     connect_timeout: Option<u64>,
     statement_timeout: Option<u64>,
@@ -289,7 +291,16 @@ impl AuditConfig {
                 )));
             }
         };
-        let checks = select_checks(&args.check)?;
+        let mut checks = select_checks(&args.check)?;
+        if (args.brokers || file.brokers.unwrap_or(false))
+            && !checks.iter().any(|c| c.name == checks::brokers::CHECK)
+        {
+            checks.extend(
+                checks::OPT_IN_CHECKS
+                    .iter()
+                    .filter(|c| c.name == checks::brokers::CHECK),
+            );
+        }
         let d = Timeouts::default();
         let secs =
             |flag: Option<u64>, file: Option<u64>, def: Duration, what: &str| match flag.or(file) {
@@ -419,7 +430,11 @@ pub fn select_checks(names: &[String]) -> Result<Vec<&'static CheckDef>, ConfigE
     let mut out = Vec::new();
     for n in names {
         let c = checks::find(n.trim()).ok_or_else(|| {
-            let known: Vec<&str> = checks::V1_CHECKS.iter().map(|c| c.name).collect();
+            let known: Vec<&str> = checks::V1_CHECKS
+                .iter()
+                .chain(checks::OPT_IN_CHECKS)
+                .map(|c| c.name)
+                .collect();
             ConfigError(format!(
                 "unknown check '{}' (known: {})",
                 n.trim(),

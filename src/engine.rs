@@ -182,12 +182,30 @@ async fn read_and_check(
             data: d.as_ref(),
         })
         .collect();
+    // Broker probes are network I/O, so they happen here and the brokers check only reads them.
+    let brokers = if plan
+        .checks
+        .iter()
+        .any(|c| c.name == crate::checks::brokers::CHECK)
+    {
+        let pview = CellView {
+            name: &parent.name,
+            data: Some(&pdata),
+        };
+        let cells: Vec<&CellView<'_>> = std::iter::once(&pview).chain(&views).collect();
+        let probes = crate::broker::probe_cells(&cells, plan.timeouts.connect).await;
+        report.brokers = crate::broker::statuses(&probes);
+        Some(probes)
+    } else {
+        None
+    };
     let ctx = V1Context {
         parent: CellView {
             name: &parent.name,
             data: Some(&pdata),
         },
         residency: Residency::build(&views),
+        brokers,
         children: views,
         expect: plan.expect,
         ignore_flavor_access: plan.ignore_flavor_access,

@@ -159,6 +159,23 @@ pub struct Report {
     /// When the audit ended, in seconds since the Unix epoch; set by the engine.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<i64>,
+    /// Every message broker probed by the opt-in brokers check.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub brokers: Vec<BrokerStatus>,
+}
+
+/// One message broker as the brokers check found it (cells v1); the URL's credentials are never kept.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BrokerStatus {
+    /// The database whose `cells` row names the broker.
+    pub registered_in: String,
+    /// The neighbour that row names.
+    pub cell: String,
+    /// `host:port`.
+    pub broker: String,
+    pub up: bool,
+    /// The server's product and version, or why it did not answer.
+    pub detail: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -181,6 +198,7 @@ impl Report {
             aborted: None,
             duration_seconds: None,
             finished_at: None,
+            brokers: Vec::new(),
         }
     }
 

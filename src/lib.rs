@@ -1,5 +1,6 @@
 //! cellaudit: audits the data that OpenStack Nova cells must agree on, and reports what is missing, extra or drifted.
 
+pub mod broker;
 pub mod checks;
 pub mod cli;
 pub mod config;
@@ -26,7 +27,7 @@ pub async fn run(cli: cli::Cli) -> u8 {
     match cli.command {
         cli::Command::Checks => {
             let mut out = String::from("cells v1 (audit --parent/--child):\n");
-            for c in checks::V1_CHECKS {
+            for c in checks::V1_CHECKS.iter().chain(checks::OPT_IN_CHECKS) {
                 out.push_str(&format!("{:<20} {}\n", c.name, c.about));
             }
             out.push_str("\ncells v2 (audit --api-db/--nova-conf; * also in upgrade-check):\n");

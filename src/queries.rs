@@ -26,6 +26,16 @@ pub const CELLS: Dataset = Dataset {
     }],
 };
 
+/// The same rows with their transport URLs, read only when the opt-in brokers check runs.
+pub const CELLS_TRANSPORT: Dataset = Dataset {
+    name: "cells_transport",
+    variants: &[Query {
+        sql: include_str!("../queries/v1_cells_transport.sql"),
+        table: "cells",
+        columns: &["name", "is_parent", "transport_url", "deleted"],
+    }],
+};
+
 pub const AGGREGATES: Dataset = Dataset {
     name: "aggregates",
     variants: &[

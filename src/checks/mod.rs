@@ -1,6 +1,7 @@
 //! The checks: each reads the snapshots of a topology and returns findings and per-cell outcomes; none prints or writes.
 
 mod aggregates;
+pub mod brokers;
 mod flavors;
 mod hosts;
 mod registry;
@@ -70,6 +71,8 @@ pub struct V1Context<'a> {
     pub children: Vec<CellView<'a>>,
     pub expect: Expect,
     pub residency: Residency,
+    /// What the message brokers answered; `Some` only when the opt-in brokers check runs.
+    pub brokers: Option<crate::broker::Probes>,
     /// Skip flavor access rows and `is_public`, which operators may keep different in children on purpose.
     pub ignore_flavor_access: bool,
 }
@@ -195,11 +198,24 @@ pub const V1_CHECKS: &[CheckDef] = &[
     },
 ];
 
+/// Checks that run only when named (`--check NAME`) or switched on by their flag, because they
+/// reach beyond the databases.
+pub const OPT_IN_CHECKS: &[CheckDef] = &[CheckDef {
+    name: brokers::CHECK,
+    about: "(opt-in, --brokers) every message broker in the `cells` rows' transport URLs answers AMQP 0-9-1",
+    parent_sets: &[&queries::CELLS_TRANSPORT],
+    child_sets: &[&queries::CELLS_TRANSPORT],
+    run: brokers::brokers,
+}];
+
 /// Datasets every v1 audit reads from children regardless of checks: residency needs them.
 pub const V1_ALWAYS_CHILD: &[&Dataset] = &[&queries::COMPUTE_SERVICES];
 
 pub fn find(name: &str) -> Option<&'static CheckDef> {
-    V1_CHECKS.iter().find(|c| c.name == name)
+    V1_CHECKS
+        .iter()
+        .chain(OPT_IN_CHECKS)
+        .find(|c| c.name == name)
 }
 
 /// Joins names for messages: `a, b and c`.

@@ -195,6 +195,26 @@ pub fn render(report: &Report, previous_success: Option<f64>) -> String {
             u8::from(matches!(c.outcome, Outcome::Skipped { .. })),
         );
     }
+    if !report.brokers.is_empty() {
+        let mut up = Family::gauge(
+            &mut out,
+            "cellaudit_broker_up",
+            "1 when the message broker answered the AMQP 0-9-1 handshake (or TCP, on a TLS port); by the database whose cells row names it and the cell it serves.",
+        );
+        let mut seen = std::collections::BTreeSet::new();
+        for b in &report.brokers {
+            if seen.insert((&b.registered_in, &b.cell, &b.broker)) {
+                up.sample(
+                    &[
+                        ("registered_in", &b.registered_in),
+                        ("cell", &b.cell),
+                        ("broker", &b.broker),
+                    ],
+                    u8::from(b.up),
+                );
+            }
+        }
+    }
     out
 }
 
