@@ -285,7 +285,7 @@ fn related(
             f.key
                 .get("aggregate")
                 .is_some_and(|a| aggregates.contains(a))
-                || (f.key.get("aggregate").is_none()
+                || (!f.key.contains_key("aggregate")
                     && f.key.get("host").is_some_and(|h| hosts.contains(h)))
         })
         .cloned()
