@@ -26,7 +26,8 @@ fn wrap60(text: &str) -> Vec<String> {
         let mut word = word.to_string();
         loop {
             let indent = if lines.is_empty() { 0 } else { 2 };
-            let room = WIDTH - indent - cur.chars().count() - usize::from(!cur.is_empty());
+            let room =
+                (WIDTH - indent).saturating_sub(cur.chars().count() + usize::from(!cur.is_empty()));
             let len = word.chars().count();
             if len <= room {
                 if !cur.is_empty() {

@@ -47,9 +47,20 @@ pub fn instance_hosts(ctx: &V2Context<'_>) -> CheckRun {
                     .map(|(n, _)| *n)
                     .collect();
                 let (severity, where_) = if elsewhere.is_empty() {
+                    let unread: Vec<&str> = ctx
+                        .cells
+                        .iter()
+                        .filter(|c| c.data.is_none() && !c.cell0)
+                        .map(|c| c.name)
+                        .collect();
+                    let note = if unread.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (not read: {})", join_names(&unread))
+                    };
                     (
                         Severity::Warning,
-                        "no cell has a compute host of that name".to_string(),
+                        format!("no cell read has a compute host of that name{note}"),
                     )
                 } else {
                     (
