@@ -124,7 +124,6 @@ pub struct DemoArgs {
 
 /// The cells v2 deployment: the API database, from which the cells are discovered.
 #[derive(Debug, Default, Args)]
-#[command(next_help_heading = "Cells v2")]
 pub struct V2Args {
     /// Cells v2: the API database (nova_api) URL, e.g. mysql+pymysql://nova:PW@db/nova_api; cells come from its cell_mappings.
     #[arg(long, value_name = "URL")]
