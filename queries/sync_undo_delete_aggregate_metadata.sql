@@ -1,0 +1,3 @@
+-- sync --undo: remove a metadata row this tool inserted.
+DELETE FROM aggregate_metadata
+WHERE id = ?

@@ -1,0 +1,3 @@
+-- sync --undo: remove an extra spec this tool inserted.
+DELETE FROM instance_type_extra_specs
+WHERE id = ?

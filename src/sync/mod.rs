@@ -1,0 +1,423 @@
+//! `cellaudit sync`: plans, from the audit's findings, the rows the children lack, shows them as SQL, and applies or undoes them safely.
+
+pub mod apply;
+pub mod journal;
+pub mod plan;
+pub mod render;
+pub mod sql;
+pub mod tx;
+
+pub use apply::Hooks;
+pub use plan::SYNC_CHECKS;
+
+use crate::config::{AuditConfig, SyncConfig};
+use crate::engine::{Audited, V1Plan, audit_v1_keep};
+use crate::exit_codes;
+use crate::findings::Report;
+use journal::{ChildJournal, ChildStatus, Journal, JournalFile};
+use plan::{FindingRef, Plan};
+use std::io::{IsTerminal as _, Write};
+
+/// What sync reads besides the checks' datasets, in the same snapshots: the full rows it copies.
+const PARENT_SETS: &[&crate::queries::Dataset] =
+    &[&sql::PARENT_AGGREGATE_TIMES, &sql::PARENT_FLAVORS];
+const CHILD_SETS: &[&crate::queries::Dataset] = &[&sql::CHILD_FLAVOR_IDS];
+
+/// How the run asks the operator before changing anything.
+pub enum Confirm<'a> {
+    /// `--yes`: do not ask.
+    Yes,
+    /// Ask on the terminal; the function shows the question and returns the answer.
+    Ask(&'a mut dyn FnMut(&str) -> bool),
+    /// No terminal to ask on, and no `--yes`: refuse.
+    NoTerminal,
+}
+
+/// Runs `cellaudit sync` as the command line asked, on stdout and the terminal.
+pub async fn run(cfg: &SyncConfig) -> u8 {
+    let mut ask = |question: &str| -> bool {
+        eprint!("{question} Type 'yes' to continue: ");
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer).is_ok() && answer.trim() == "yes"
+    };
+    let confirm = if cfg.yes {
+        Confirm::Yes
+    } else if std::io::stdin().is_terminal() {
+        Confirm::Ask(&mut ask)
+    } else {
+        Confirm::NoTerminal
+    };
+    let mut out = std::io::stdout().lock();
+    execute(cfg, &Hooks::default(), &mut out, confirm).await
+}
+
+fn say(out: &mut dyn Write, text: &str) {
+    // A closed pipe must not stop an apply half-way: the journal, not stdout, is the record.
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+fn stamp_now() -> (String, String) {
+    let now = sqlx::types::chrono::Utc::now();
+    (
+        now.format("%Y-%m-%d %H:%M:%S").to_string(),
+        now.format("%Y%m%dT%H%M%SZ").to_string(),
+    )
+}
+
+async fn audit(cfg: &AuditConfig) -> Audited {
+    let plan = V1Plan::from_config(cfg);
+    audit_v1_keep(&cfg.parent, &cfg.children, &plan, PARENT_SETS, CHILD_SETS).await
+}
+
+fn ask(confirm: Confirm<'_>, question: &str, out: &mut dyn Write) -> Result<(), u8> {
+    match confirm {
+        Confirm::Yes => Ok(()),
+        Confirm::Ask(f) => {
+            if f(question) {
+                Ok(())
+            } else {
+                say(out, "Not confirmed; nothing was changed.\n");
+                Err(exit_codes::SYNC_REFUSED)
+            }
+        }
+        Confirm::NoTerminal => {
+            say(
+                out,
+                "Refusing to change anything: standard input is not a terminal to confirm on; add --yes to apply without asking.\n",
+            );
+            Err(exit_codes::SYNC_REFUSED)
+        }
+    }
+}
+
+/// Runs a sync (plan, and apply or undo when asked), writing its text to `out`. The library entry point.
+pub async fn execute(
+    cfg: &SyncConfig,
+    hooks: &Hooks,
+    out: &mut dyn Write,
+    confirm: Confirm<'_>,
+) -> u8 {
+    if let Some(path) = &cfg.undo {
+        return undo(cfg, path, out, confirm).await;
+    }
+    let (now, stamp) = stamp_now();
+    let audited = audit(&cfg.audit).await;
+    let plan = match plan::build(&plan::Inputs {
+        audited: &audited,
+        specs: &cfg.audit.children,
+        cells: &cfg.cells,
+        checks: &cfg.sync_checks,
+        fix_drift: cfg.fix_drift,
+        now,
+    }) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("cellaudit sync: cannot plan: {e}");
+            return exit_codes::AUDIT_ERROR;
+        }
+    };
+    say(out, &render::plan(&plan, cfg.apply));
+    let unplanned = plan.children.iter().any(|c| c.unavailable.is_some());
+    if !cfg.apply {
+        return if plan.steps() > 0 {
+            exit_codes::SYNC_PLANNED
+        } else if unplanned {
+            exit_codes::SYNC_INCOMPLETE
+        } else {
+            exit_codes::SYNC_DONE
+        };
+    }
+    if plan.steps() == 0 {
+        return if unplanned {
+            exit_codes::SYNC_INCOMPLETE
+        } else {
+            exit_codes::SYNC_DONE
+        };
+    }
+    let targets: Vec<String> = plan
+        .children
+        .iter()
+        .filter(|c| !c.is_empty())
+        .map(|c| c.cell.clone())
+        .collect();
+    if let Err(code) = ask(
+        confirm,
+        &format!(
+            "Apply {} statements to {}?",
+            plan.steps(),
+            crate::checks::join_names(&targets)
+        ),
+        out,
+    ) {
+        return code;
+    }
+    apply_plan(cfg, &plan, &stamp, hooks, out, unplanned).await
+}
+
+async fn apply_plan(
+    cfg: &SyncConfig,
+    plan: &Plan,
+    stamp: &str,
+    hooks: &Hooks,
+    out: &mut dyn Write,
+    unplanned: bool,
+) -> u8 {
+    let work: Vec<&plan::ChildPlan> = plan.children.iter().filter(|c| !c.is_empty()).collect();
+    let journal = Journal {
+        tool: "cellaudit".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        started_at: plan.now.clone(),
+        parent: plan.parent.clone(),
+        children: work
+            .iter()
+            .map(|c| ChildJournal {
+                cell: c.cell.clone(),
+                url: c.shown.clone(),
+                status: ChildStatus::Pending,
+                message: None,
+                entries: Vec::new(),
+            })
+            .collect(),
+    };
+    let mut jf = match JournalFile::create(&cfg.journal_dir, journal, stamp) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("cellaudit sync: {e}; nothing was changed");
+            return exit_codes::AUDIT_ERROR;
+        }
+    };
+    say(out, &format!("\nJournal: {}\n", jf.path.display()));
+    let mut stopped = false;
+    let mut fixed: Vec<FindingRef> = Vec::new();
+    let mut committed: Vec<String> = Vec::new();
+    let (mut agg_cells, mut flavor_cells) = (Vec::new(), Vec::new());
+    for c in work {
+        if stopped {
+            if let Some(j) = jf.journal.child_mut(&c.cell) {
+                j.status = ChildStatus::NotAttempted;
+            }
+            let _ = jf.save();
+            if let Some(j) = jf.journal.children.iter().find(|j| j.cell == c.cell) {
+                say(out, &render::applied(j));
+            }
+            continue;
+        }
+        let Some(Ok(url)) = cfg
+            .audit
+            .children
+            .iter()
+            .find(|s| s.name == c.cell)
+            .map(|s| s.url.as_ref())
+        else {
+            continue;
+        };
+        let mut cj = jf
+            .journal
+            .children
+            .iter()
+            .find(|j| j.cell == c.cell)
+            .cloned()
+            .expect("journal has every planned child");
+        let mut save = |j: &ChildJournal| -> Result<(), String> {
+            if let Some(slot) = jf.journal.child_mut(&j.cell) {
+                *slot = j.clone();
+            }
+            jf.save()
+        };
+        let result =
+            apply::apply_child(c, url, cfg.audit.timeouts, hooks, &mut cj, &mut save).await;
+        say(out, &render::applied(&cj));
+        match result {
+            Ok(()) => {
+                committed.push(c.cell.clone());
+                let touches =
+                    |prefix: &str| c.steps.iter().any(|s| s.table.name.starts_with(prefix));
+                if touches("aggregate") {
+                    agg_cells.push(c.cell.clone());
+                }
+                if touches("instance_type") {
+                    flavor_cells.push(c.cell.clone());
+                }
+                fixed.extend(c.steps.iter().filter_map(|s| s.fixes.clone()));
+            }
+            Err(_) => stopped = true,
+        }
+    }
+    say(out, &format!("Journal written: {}\n", jf.path.display()));
+    if !committed.is_empty() {
+        say(
+            out,
+            &format!(
+                "Undo this run with: cellaudit sync --undo {} (same --parent/--child/--config)\n",
+                jf.path.display()
+            ),
+        );
+    }
+    let mut code = if stopped {
+        exit_codes::SYNC_ROLLED_BACK
+    } else if unplanned {
+        exit_codes::SYNC_INCOMPLETE
+    } else {
+        exit_codes::SYNC_DONE
+    };
+    if !committed.is_empty() {
+        let after = audit(&cfg.audit).await;
+        let still = still_present(&after.report, &fixed);
+        if still.is_empty() {
+            say(
+                out,
+                &format!(
+                    "\nRe-audit: all {} findings this run fixed are gone.\n",
+                    fixed.len()
+                ),
+            );
+        } else {
+            let mut t = format!(
+                "\nRe-audit: {} of {} findings this run meant to fix are still reported:\n",
+                still.len(),
+                fixed.len()
+            );
+            for f in &still {
+                t.push_str(&format!("  {}\n", f.text()));
+            }
+            say(out, &t);
+            if code == exit_codes::SYNC_DONE {
+                code = exit_codes::SYNC_INCOMPLETE;
+            }
+        }
+        say(
+            out,
+            &format!("\n{}", render::caches(&agg_cells, &flavor_cells)),
+        );
+    }
+    code
+}
+
+/// The fixed findings that a later audit still reports.
+pub fn still_present<'a>(report: &Report, fixed: &'a [FindingRef]) -> Vec<&'a FindingRef> {
+    fixed
+        .iter()
+        .filter(|r| report.findings.iter().any(|f| r.matches(f)))
+        .collect()
+}
+
+async fn undo(
+    cfg: &SyncConfig,
+    path: &std::path::Path,
+    out: &mut dyn Write,
+    confirm: Confirm<'_>,
+) -> u8 {
+    let j = match journal::read(path) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("cellaudit sync: {e}");
+            return exit_codes::AUDIT_ERROR;
+        }
+    };
+    let todo: Vec<&ChildJournal> = j
+        .children
+        .iter()
+        .filter(|c| c.status.may_have_rows() && !c.entries.is_empty())
+        .collect();
+    if todo.is_empty() {
+        say(
+            out,
+            "The journal records no committed rows: nothing to undo.\n",
+        );
+        return exit_codes::SYNC_DONE;
+    }
+    let mut targets = Vec::new();
+    for c in &todo {
+        let Some(spec) = cfg.audit.children.iter().find(|s| s.name == c.cell) else {
+            eprintln!(
+                "cellaudit sync: the journal has rows in child '{}', which is not configured; give its --child",
+                c.cell
+            );
+            return exit_codes::AUDIT_ERROR;
+        };
+        if spec.shown != c.url {
+            eprintln!(
+                "cellaudit sync: child '{}' is {} now but the journal was written for {}; refusing to undo elsewhere",
+                c.cell, spec.shown, c.url
+            );
+            return exit_codes::SYNC_REFUSED;
+        }
+        match &spec.url {
+            Ok(u) => targets.push((*c, u)),
+            Err(e) => {
+                eprintln!("cellaudit sync: {e}");
+                return exit_codes::AUDIT_ERROR;
+            }
+        }
+    }
+    say(out, &render::undo_preview(&j));
+    let rows: usize = todo.iter().map(|c| c.entries.len()).sum();
+    let names: Vec<&str> = todo.iter().map(|c| c.cell.as_str()).collect();
+    if let Err(code) = ask(
+        confirm,
+        &format!("Undo {rows} rows in {}?", crate::checks::join_names(&names)),
+        out,
+    ) {
+        return code;
+    }
+    // Every child is checked, and locked, before any is changed: undo is all or nothing as far as it can be.
+    let mut ready = Vec::new();
+    let mut problems = Vec::new();
+    for (c, url) in &targets {
+        match apply::prepare_undo(c, url, cfg.audit.timeouts).await {
+            Ok(u) => ready.push(u),
+            Err(p) => problems.extend(p),
+        }
+    }
+    if !problems.is_empty() {
+        for u in ready {
+            u.abandon().await;
+        }
+        let mut t =
+            String::from("\nRefusing to undo: the rows are no longer as this run wrote them:\n");
+        for p in &problems {
+            t.push_str(&format!("  {p}\n"));
+        }
+        t.push_str("Nothing was changed.\n");
+        say(out, &t);
+        return exit_codes::SYNC_REFUSED;
+    }
+    let mut code = exit_codes::SYNC_DONE;
+    let mut undone = Vec::new();
+    let touched = |cell: &str, prefix: &str| {
+        todo.iter()
+            .any(|c| c.cell == cell && c.entries.iter().any(|e| e.table.starts_with(prefix)))
+    };
+    for u in ready {
+        let cell = u.cell.clone();
+        match u.run().await {
+            Ok(done) => {
+                say(
+                    out,
+                    &format!("{cell}: undone, {} rows reversed\n", done.len()),
+                );
+                undone.push(cell);
+            }
+            Err(e) => {
+                say(out, &format!("{cell}: NOT undone: {e}\n"));
+                code = exit_codes::SYNC_ROLLED_BACK;
+            }
+        }
+    }
+    let agg: Vec<String> = undone
+        .iter()
+        .filter(|c| touched(c, "aggregate"))
+        .cloned()
+        .collect();
+    let fl: Vec<String> = undone
+        .iter()
+        .filter(|c| touched(c, "instance_type"))
+        .cloned()
+        .collect();
+    if !undone.is_empty() {
+        say(out, &format!("\n{}", render::caches(&agg, &fl)));
+    }
+    code
+}

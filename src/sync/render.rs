@@ -1,0 +1,255 @@
+//! Text for `sync`: the plan as readable SQL with a summary per child, what an apply or undo did, Nova's caches; it touches no database.
+
+use super::journal::{ChildJournal, ChildStatus, Journal};
+use super::plan::{Action, ChildPlan, Expect, Plan};
+use super::sql::{new_id_label, render};
+use crate::db::Dialect;
+use std::fmt::Write as _;
+
+fn begin(d: Dialect) -> &'static str {
+    match d {
+        Dialect::MySql => "START TRANSACTION;",
+        Dialect::Sqlite => "BEGIN IMMEDIATE;",
+    }
+}
+
+fn last_id(d: Dialect) -> &'static str {
+    match d {
+        Dialect::MySql => "LAST_INSERT_ID()",
+        Dialect::Sqlite => "last_insert_rowid()",
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// One line per child: what the plan would do there.
+pub fn child_summary(c: &ChildPlan) -> String {
+    if let Some(why) = &c.unavailable {
+        return format!("not planned: the child could not be read ({why})");
+    }
+    let mut parts = Vec::new();
+    for t in [
+        "aggregates",
+        "aggregate_metadata",
+        "aggregate_hosts",
+        "instance_types",
+        "instance_type_extra_specs",
+    ] {
+        let n = c.count(t, true);
+        if n > 0 {
+            parts.push(format!("{} into {t}", plural(n, "insert", "inserts")));
+        }
+    }
+    for t in ["aggregate_metadata", "instance_type_extra_specs"] {
+        let n = c.count(t, false);
+        if n > 0 {
+            parts.push(format!("{} of {t}", plural(n, "update", "updates")));
+        }
+    }
+    if parts.is_empty() {
+        parts.push("nothing to change".into());
+    }
+    if !c.refused.is_empty() {
+        parts.push(format!("{} not done (see below)", c.refused.len()));
+    }
+    parts.join(", ")
+}
+
+/// The dry run: every statement the apply would execute, in order, with its values inline.
+pub fn plan(p: &Plan, apply: bool) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "cellaudit sync: plan from the audit of parent '{}' ({}); rows are stamped {} UTC",
+        p.parent,
+        if apply {
+            "to be applied now"
+        } else {
+            "dry run: nothing is changed; --apply executes exactly these statements"
+        },
+        p.now
+    );
+    for c in &p.children {
+        let _ = writeln!(o, "\n== {} ({})", c.cell, c.shown);
+        let _ = writeln!(o, "-- {}", child_summary(c));
+        if c.unavailable.is_some() {
+            continue;
+        }
+        if !c.steps.is_empty() {
+            let _ = writeln!(o, "{}", begin(c.dialect));
+        }
+        for s in &c.steps {
+            let head = match (&s.fixes, &s.action) {
+                (_, Action::Update { old, new, .. }) => {
+                    format!("update {}: old '{old}', new '{new}'", s.what)
+                }
+                (Some(f), _) => format!("fixes {}: insert {}", f.text(), s.what),
+                (None, _) => format!("  with it: {}", s.what),
+            };
+            let _ = writeln!(o, "-- {head}");
+            if let Some(w) = &s.warning {
+                let _ = writeln!(o, "-- WARNING: {w}");
+            }
+            for g in &s.guards {
+                let want = match &g.expect {
+                    Expect::NoRow => "must find no row".to_string(),
+                    Expect::SomeRow => "must find a row".to_string(),
+                    Expect::OneRowWithValue { value, .. } => {
+                        format!("must find one row with value '{value}'")
+                    }
+                };
+                let _ = writeln!(
+                    o,
+                    "{};  -- re-check, {want}",
+                    render(g.stmt.query.sql(c.dialect), &g.stmt.binds)
+                );
+            }
+            let _ = writeln!(o, "{};", render(s.stmt.query.sql(c.dialect), &s.stmt.binds));
+            if let Some(slot) = s.defines {
+                let _ = writeln!(
+                    o,
+                    "--   {} below is the id this row gets ({})",
+                    new_id_label(slot),
+                    last_id(c.dialect)
+                );
+            }
+        }
+        if !c.steps.is_empty() {
+            let _ = writeln!(o, "COMMIT;");
+        }
+        if !c.refused.is_empty() {
+            let _ = writeln!(o, "-- not done:");
+            for r in &c.refused {
+                let what = r
+                    .finding
+                    .as_ref()
+                    .map(|f| f.text())
+                    .unwrap_or_else(|| r.what.clone());
+                let _ = writeln!(o, "--   {what}: {}", r.reason);
+            }
+        }
+        if !c.not_here.is_empty() {
+            let _ = writeln!(
+                o,
+                "-- parent members not added here, as they do not live in {}: {}",
+                c.cell,
+                c.not_here.join("; ")
+            );
+        }
+        if !c.left_alone.is_empty() {
+            let _ = writeln!(o, "-- left alone:");
+            for l in &c.left_alone {
+                let _ = writeln!(o, "--   {l}");
+            }
+        }
+    }
+    let _ = writeln!(o, "\nSUMMARY");
+    let w = p
+        .children
+        .iter()
+        .map(|c| c.cell.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    for c in &p.children {
+        let _ = writeln!(o, "  {:<w$}  {}", c.cell, child_summary(c));
+    }
+    let n = p.steps();
+    let _ = writeln!(
+        o,
+        "{}",
+        if n == 0 {
+            "Nothing to apply.".to_string()
+        } else if apply {
+            format!("{} to apply.", plural(n, "statement", "statements"))
+        } else {
+            format!(
+                "{} planned; nothing was changed. Run again with --apply to execute them.",
+                plural(n, "statement", "statements")
+            )
+        }
+    );
+    o
+}
+
+/// What the apply did in one child.
+pub fn applied(c: &ChildJournal) -> String {
+    match c.status {
+        ChildStatus::Committed => {
+            let mut o = format!(
+                "{}: committed, {}:\n",
+                c.cell,
+                plural(c.entries.len(), "row written", "rows written")
+            );
+            for e in &c.entries {
+                let _ = writeln!(o, "  {} (id {}): {}", e.table, e.id, e.sql);
+            }
+            o
+        }
+        ChildStatus::RolledBack => format!(
+            "{}: ROLLED BACK: {}\n",
+            c.cell,
+            c.message.as_deref().unwrap_or("stopped")
+        ),
+        ChildStatus::CommitUnknown => format!(
+            "{}: UNKNOWN: {}\n",
+            c.cell,
+            c.message.as_deref().unwrap_or("COMMIT got no answer")
+        ),
+        ChildStatus::NotAttempted => format!(
+            "{}: not attempted (an earlier child stopped the run)\n",
+            c.cell
+        ),
+        ChildStatus::Pending | ChildStatus::Committing => {
+            format!("{}: {:?}\n", c.cell, c.status)
+        }
+    }
+}
+
+/// What `--undo` is about to reverse.
+pub fn undo_preview(j: &Journal) -> String {
+    let mut o = format!(
+        "cellaudit sync --undo: reversing the run of {} (parent '{}')\n",
+        j.started_at, j.parent
+    );
+    for c in &j.children {
+        if !c.status.may_have_rows() || c.entries.is_empty() {
+            continue;
+        }
+        let _ = writeln!(o, "\n== {} ({})", c.cell, c.url);
+        for e in c.entries.iter().rev() {
+            let _ = writeln!(o, "{};", e.undo_sql);
+        }
+    }
+    o
+}
+
+/// What Nova keeps in memory, so that the operator makes the change take effect.
+///
+/// `aggregate_cells` are the children whose aggregates changed, `flavor_cells` those whose flavors changed.
+pub fn caches(aggregate_cells: &[String], flavor_cells: &[String]) -> String {
+    let mut o = String::from("Nova caches what was just changed; for it to take effect:\n");
+    if !aggregate_cells.is_empty() {
+        let list = crate::checks::join_names(aggregate_cells);
+        o.push_str(&format!(
+            "  - nova-scheduler in {list} loads host aggregates and their metadata at start and refreshes them only\n\
+             \x20   on update_aggregates casts, which a direct database write never sends: restart nova-scheduler there.\n\
+             \x20 - nova-api and nova-compute cache availability zone names (AZ_CACHE_SECONDS, one hour; in memcached\n\
+             \x20   when configured): restart them or flush that cache to see new or changed AZs at once.\n"
+        ));
+    }
+    if !flavor_cells.is_empty() {
+        o.push_str(&format!(
+            "  - flavors are read from the database when needed, so {} can use the copied flavors at once;\n\
+             \x20   instances keep the flavor they were built with (it is stored with each instance).\n",
+            crate::checks::join_names(flavor_cells)
+        ));
+    }
+    o
+}

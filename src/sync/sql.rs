@@ -1,0 +1,421 @@
+//! The statements `sync` executes (all from `queries/sync_*.sql`, values always bound) and their display form.
+
+use crate::db::{Dialect, Value};
+use crate::queries::{Dataset, Query};
+
+/// One statement from `queries/`, in the spelling each dialect needs (the same text when portable).
+#[derive(Debug)]
+pub struct Q {
+    /// The file stem; journals name undo statements by it, never by SQL text.
+    pub name: &'static str,
+    mysql: &'static str,
+    sqlite: &'static str,
+}
+
+impl Q {
+    pub fn sql(&self, dialect: Dialect) -> &'static str {
+        match dialect {
+            Dialect::MySql => self.mysql,
+            Dialect::Sqlite => self.sqlite,
+        }
+    }
+}
+
+macro_rules! portable {
+    ($name:literal) => {
+        Q {
+            name: $name,
+            mysql: include_str!(concat!("../../queries/", $name, ".sql")),
+            sqlite: include_str!(concat!("../../queries/", $name, ".sql")),
+        }
+    };
+}
+
+// Only locking reads differ: MySQL needs FOR UPDATE, SQLite's BEGIN IMMEDIATE already holds the write lock.
+macro_rules! per_dialect {
+    ($name:literal) => {
+        Q {
+            name: $name,
+            mysql: include_str!(concat!("../../queries/", $name, ".mysql.sql")),
+            sqlite: include_str!(concat!("../../queries/", $name, ".sqlite.sql")),
+        }
+    };
+}
+
+pub const INSERT_AGGREGATE: Q = portable!("sync_insert_aggregate");
+pub const INSERT_AGGREGATE_METADATA: Q = portable!("sync_insert_aggregate_metadata");
+pub const INSERT_AGGREGATE_HOST: Q = portable!("sync_insert_aggregate_host");
+pub const UPDATE_AGGREGATE_METADATA: Q = portable!("sync_update_aggregate_metadata");
+
+pub const LOCK_AGGREGATE_BY_NAME: Q = per_dialect!("sync_lock_aggregate_by_name");
+pub const LOCK_AGGREGATE_BY_ID: Q = per_dialect!("sync_lock_aggregate_by_id");
+pub const LOCK_AGGREGATE_METADATA: Q = per_dialect!("sync_lock_aggregate_metadata");
+pub const LOCK_AGGREGATE_HOST: Q = per_dialect!("sync_lock_aggregate_host");
+pub const LOCK_COMPUTE_SERVICE: Q = per_dialect!("sync_lock_compute_service");
+
+pub const INSERT_FLAVOR: Q = portable!("sync_insert_flavor");
+pub const INSERT_FLAVOR_NEW_ID: Q = portable!("sync_insert_flavor_new_id");
+pub const INSERT_FLAVOR_EXTRA_SPEC: Q = portable!("sync_insert_flavor_extra_spec");
+pub const UPDATE_FLAVOR_EXTRA_SPEC: Q = portable!("sync_update_flavor_extra_spec");
+
+pub const LOCK_FLAVOR_CLASH: Q = per_dialect!("sync_lock_flavor_clash");
+pub const LOCK_FLAVOR_ID: Q = per_dialect!("sync_lock_flavor_id");
+pub const LOCK_FLAVOR_BY_ID: Q = per_dialect!("sync_lock_flavor_by_id");
+pub const LOCK_FLAVOR_EXTRA_SPEC: Q = per_dialect!("sync_lock_flavor_extra_spec");
+
+/// A table `sync` writes: how to read one of its rows back by id, and how to reverse a write.
+#[derive(Debug)]
+pub struct Table {
+    pub name: &'static str,
+    /// Column names of `row`'s result, in order; the journal keys row contents by them.
+    pub columns: &'static [&'static str],
+    pub row: Q,
+    pub delete: Q,
+    /// Puts back `value` and `updated_at` (bound in that order, then the id) after a --fix-drift update.
+    pub undo_update: Option<Q>,
+    /// Counts rows that still point at a row about to be removed (every `?` is the row's id).
+    pub refs: Option<Q>,
+}
+
+pub const AGGREGATES: Table = Table {
+    name: "aggregates",
+    columns: &[
+        "id",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+        "name",
+        "uuid",
+        "deleted",
+    ],
+    row: per_dialect!("sync_row_aggregate"),
+    delete: portable!("sync_undo_delete_aggregate"),
+    undo_update: None,
+    refs: Some(portable!("sync_count_aggregate_refs")),
+};
+
+pub const AGGREGATE_METADATA: Table = Table {
+    name: "aggregate_metadata",
+    columns: &[
+        "id",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+        "aggregate_id",
+        "key",
+        "value",
+        "deleted",
+    ],
+    row: per_dialect!("sync_row_aggregate_metadata"),
+    delete: portable!("sync_undo_delete_aggregate_metadata"),
+    undo_update: Some(portable!("sync_undo_update_aggregate_metadata")),
+    refs: None,
+};
+
+pub const AGGREGATE_HOSTS: Table = Table {
+    name: "aggregate_hosts",
+    columns: &[
+        "id",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+        "host",
+        "aggregate_id",
+        "deleted",
+    ],
+    row: per_dialect!("sync_row_aggregate_host"),
+    delete: portable!("sync_undo_delete_aggregate_host"),
+    undo_update: None,
+    refs: None,
+};
+
+pub const FLAVORS: Table = Table {
+    name: "instance_types",
+    columns: &[
+        "id",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+        "name",
+        "memory_mb",
+        "vcpus",
+        "swap",
+        "vcpu_weight",
+        "flavorid",
+        "rxtx_factor",
+        "root_gb",
+        "ephemeral_gb",
+        "disabled",
+        "is_public",
+        "deleted",
+    ],
+    row: per_dialect!("sync_row_flavor"),
+    delete: portable!("sync_undo_delete_flavor"),
+    undo_update: None,
+    refs: Some(portable!("sync_count_flavor_refs")),
+};
+
+pub const FLAVOR_EXTRA_SPECS: Table = Table {
+    name: "instance_type_extra_specs",
+    columns: &[
+        "id",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+        "instance_type_id",
+        "key",
+        "value",
+        "deleted",
+    ],
+    row: per_dialect!("sync_row_flavor_extra_spec"),
+    delete: portable!("sync_undo_delete_flavor_extra_spec"),
+    undo_update: Some(portable!("sync_undo_update_flavor_extra_spec")),
+    refs: None,
+};
+
+/// Every table sync may write, for reading journals back.
+pub const TABLES: &[&Table] = &[
+    &AGGREGATES,
+    &AGGREGATE_METADATA,
+    &AGGREGATE_HOSTS,
+    &FLAVORS,
+    &FLAVOR_EXTRA_SPECS,
+];
+
+pub fn table(name: &str) -> Option<&'static Table> {
+    TABLES.iter().copied().find(|t| t.name == name)
+}
+
+/// The parent's aggregate timestamps, read in the audit's snapshot so a copy keeps them.
+pub const PARENT_AGGREGATE_TIMES: Dataset = Dataset {
+    name: "sync_parent_aggregate_times",
+    variants: &[Query {
+        sql: include_str!("../../queries/sync_parent_aggregate_times.sql"),
+        table: "aggregates",
+        columns: &["id", "created_at", "updated_at", "deleted"],
+    }],
+};
+
+/// The parent's flavors with every column a copy needs.
+pub const PARENT_FLAVORS: Dataset = Dataset {
+    name: "sync_parent_flavors",
+    variants: &[Query {
+        sql: include_str!("../../queries/sync_parent_flavors.sql"),
+        table: "instance_types",
+        columns: &[
+            "id",
+            "created_at",
+            "updated_at",
+            "name",
+            "memory_mb",
+            "vcpus",
+            "swap",
+            "vcpu_weight",
+            "flavorid",
+            "rxtx_factor",
+            "root_gb",
+            "ephemeral_gb",
+            "disabled",
+            "is_public",
+            "deleted",
+        ],
+    }],
+};
+
+/// Every flavor row of a child, to know which ids are free.
+pub const CHILD_FLAVOR_IDS: Dataset = Dataset {
+    name: "sync_child_flavor_ids",
+    variants: &[Query {
+        sql: include_str!("../../queries/sync_child_flavor_ids.sql"),
+        table: "instance_types",
+        columns: &["id", "flavorid", "name", "deleted"],
+    }],
+};
+
+/// A bound value of a planned statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bind {
+    Value(Value),
+    /// The id the child assigns to the row inserted by an earlier statement of the same plan, known only at apply time.
+    NewId(usize),
+}
+
+impl Bind {
+    pub fn text(s: impl Into<String>) -> Bind {
+        Bind::Value(Value::Text(s.into()))
+    }
+
+    pub fn int(i: i64) -> Bind {
+        Bind::Value(Value::Int(i))
+    }
+
+    pub fn opt_text(s: Option<String>) -> Bind {
+        Bind::Value(s.map_or(Value::Null, Value::Text))
+    }
+}
+
+/// One statement with its values: what the dry run prints and what apply executes.
+#[derive(Debug, Clone)]
+pub struct Stmt {
+    pub query: &'static Q,
+    pub binds: Vec<Bind>,
+}
+
+impl Stmt {
+    pub fn new(query: &'static Q, binds: Vec<Bind>) -> Stmt {
+        Stmt { query, binds }
+    }
+
+    /// The values to bind, with planned ids resolved from those assigned so far.
+    pub fn resolve(&self, ids: &[Option<i64>]) -> Result<Vec<Value>, String> {
+        self.binds
+            .iter()
+            .map(|b| match b {
+                Bind::Value(v) => Ok(v.clone()),
+                Bind::NewId(k) => ids
+                    .get(*k)
+                    .copied()
+                    .flatten()
+                    .map(Value::Int)
+                    .ok_or_else(|| {
+                        format!("internal error: new id @new{} is not known yet", k + 1)
+                    }),
+            })
+            .collect()
+    }
+}
+
+/// A value as an SQL literal, for display only (execution always binds).
+pub fn literal(v: &Value) -> String {
+    match v {
+        Value::Null => "NULL".to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Text(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''")),
+    }
+}
+
+/// The name under which the dry run shows the id a planned insert will get.
+pub fn new_id_label(k: usize) -> String {
+    format!("@new{}", k + 1)
+}
+
+/// Renders `sql` on one line with each `?` replaced by its value; comment lines are dropped.
+///
+/// The files in `queries/sync_*` never hold a `?` inside a literal (a unit test checks that the
+/// number of `?` matches the binds), so a plain scan is exact.
+pub fn render(sql: &str, binds: &[Bind]) -> String {
+    let body: Vec<&str> = sql
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("--"))
+        .collect();
+    let body = body.join(" ");
+    let mut out = String::with_capacity(body.len() + 32);
+    let mut values = binds.iter();
+    for c in body.chars() {
+        if c == '?' {
+            match values.next() {
+                Some(Bind::Value(v)) => out.push_str(&literal(v)),
+                Some(Bind::NewId(k)) => out.push_str(&new_id_label(*k)),
+                None => out.push('?'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+pub fn placeholders(sql: &str) -> usize {
+    sql.lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .map(|l| l.matches('?').count())
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each statement with the number of values sync binds to it.
+    const ALL: &[(&Q, usize)] = &[
+        (&INSERT_AGGREGATE, 4),
+        (&INSERT_AGGREGATE_METADATA, 4),
+        (&INSERT_AGGREGATE_HOST, 3),
+        (&UPDATE_AGGREGATE_METADATA, 5),
+        (&LOCK_AGGREGATE_BY_NAME, 2),
+        (&LOCK_AGGREGATE_BY_ID, 2),
+        (&LOCK_AGGREGATE_METADATA, 2),
+        (&LOCK_AGGREGATE_HOST, 2),
+        (&LOCK_COMPUTE_SERVICE, 1),
+        (&INSERT_FLAVOR, 14),
+        (&INSERT_FLAVOR_NEW_ID, 13),
+        (&INSERT_FLAVOR_EXTRA_SPEC, 4),
+        (&UPDATE_FLAVOR_EXTRA_SPEC, 5),
+        (&LOCK_FLAVOR_CLASH, 2),
+        (&LOCK_FLAVOR_ID, 1),
+        (&LOCK_FLAVOR_BY_ID, 2),
+        (&LOCK_FLAVOR_EXTRA_SPEC, 2),
+    ];
+
+    #[test]
+    fn every_statement_has_as_many_placeholders_as_sync_binds() {
+        for (q, n) in ALL {
+            for d in [Dialect::MySql, Dialect::Sqlite] {
+                assert_eq!(placeholders(q.sql(d)), *n, "{} ({d:?})", q.name);
+            }
+        }
+        for t in TABLES {
+            for d in [Dialect::MySql, Dialect::Sqlite] {
+                assert_eq!(placeholders(t.row.sql(d)), 1, "{}", t.row.name);
+                let body = render(t.row.sql(d), &[]);
+                let selected = body
+                    .strip_prefix("SELECT ")
+                    .and_then(|b| b.split(" FROM ").next())
+                    .map_or(0, |c| c.split(',').count());
+                assert_eq!(t.columns.len(), selected, "{}", t.row.name);
+                assert_eq!(placeholders(t.delete.sql(d)), 1, "{}", t.delete.name);
+                if let Some(u) = &t.undo_update {
+                    assert_eq!(placeholders(u.sql(d)), 3, "{}", u.name);
+                }
+                if let Some(r) = &t.refs {
+                    assert!(placeholders(r.sql(d)) >= 1, "{}", r.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_locking_reads_differ_between_dialects() {
+        let locking = ALL
+            .iter()
+            .map(|(q, _)| *q)
+            .chain(TABLES.iter().map(|t| &t.row));
+        for q in locking {
+            let (m, s) = (
+                render(q.sql(Dialect::MySql), &[]),
+                render(q.sql(Dialect::Sqlite), &[]),
+            );
+            if m != s {
+                assert_eq!(m, format!("{s} FOR UPDATE"), "{}", q.name);
+            }
+        }
+    }
+
+    #[test]
+    fn rendering_quotes_values_and_names_new_ids() {
+        let s = render(
+            INSERT_AGGREGATE_HOST.sql(Dialect::MySql),
+            &[
+                Bind::text("2024-01-01 00:00:00"),
+                Bind::text("o'brien"),
+                Bind::NewId(0),
+            ],
+        );
+        assert_eq!(
+            s,
+            "INSERT INTO aggregate_hosts (created_at, updated_at, deleted_at, host, aggregate_id, deleted) VALUES ('2024-01-01 00:00:00', NULL, NULL, 'o''brien', @new1, 0)"
+        );
+    }
+}
