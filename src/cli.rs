@@ -35,8 +35,23 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Plan (and with --apply, execute) the inserts that give children the parent's missing aggregates, safely.
+    Sync(SyncArgs),
+    /// Show one aggregate, host or availability zone side by side across the parent and every child.
+    Explain(ExplainArgs),
     /// Cells v2: run the checks that block or endanger an upgrade and print them as `nova-status upgrade check` does.
     UpgradeCheck(UpgradeCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// What to explain.
+    #[arg(value_enum)]
+    pub subject: crate::explain::Subject,
+    /// Aggregate name or uuid, host name, or availability zone name.
+    pub id: String,
+    #[command(flatten)]
+    pub audit: AuditArgs,
 }
 
 #[derive(Debug, Args)]
@@ -110,6 +125,13 @@ pub struct AuditArgs {
     /// Do not compare flavor access rows (instance_type_projects) or is_public; children often differ on purpose.
     #[arg(long)]
     pub ignore_flavor_access: bool,
+    /// Seconds: a difference on an instance changed this recently (either side) is reported as
+    /// lagging (info), not drift; Nova's instance_updated_at_threshold [default: 3600].
+    #[arg(long, value_name = "SECS")]
+    pub lag: Option<u64>,
+    /// Count --lag back from this UTC time instead of now ('YYYY-MM-DD HH:MM:SS'), e.g. for a restored backup.
+    #[arg(long, value_name = "TIME")]
+    pub as_of: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -120,6 +142,40 @@ pub struct DemoArgs {
     /// Keep the demo databases in this directory instead of a temporary one.
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Without --apply nothing is changed: the plan is printed as the SQL that --apply would execute.\n\
+                  Exit codes: 0 nothing to do, or applied/undone and verified; 1 dry run with statements planned;\n\
+                  2 applied but a re-audit still shows a fixed finding, or a child could not be planned;\n\
+                  3 refused (no --yes without a terminal, not confirmed, undo found changed rows);\n\
+                  4 a child rolled back (concurrent change, lost connection; see the journal); 255 cannot run."
+)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub topology: TopologyArgs,
+    /// Plan only for these children (repeatable or comma-separated) [default: every child].
+    #[arg(long = "cell", value_name = "NAME", value_delimiter = ',')]
+    pub cells: Vec<String>,
+    /// Comma-separated checks whose findings to fix [default: every check sync can fix].
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub check: Vec<String>,
+    /// Execute the plan, child by child, each in one transaction, and write a journal.
+    #[arg(long)]
+    pub apply: bool,
+    /// Do not ask for confirmation (required when standard input is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Also update values that differ from the parent's (shown with old and new value); never done by default.
+    #[arg(long)]
+    pub fix_drift: bool,
+    /// Reverse the run recorded in this journal, if nothing changed its rows since.
+    #[arg(long, value_name = "JOURNAL", conflicts_with_all = ["apply", "fix_drift", "cells", "check"])]
+    pub undo: Option<PathBuf>,
+    /// Directory for the journals of applied runs.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub journal_dir: PathBuf,
 }
 
 /// The cells v2 deployment: the API database, from which the cells are discovered.

@@ -34,6 +34,8 @@ pub struct AuditConfig {
     /// No progress bar or notes on stderr.
     pub quiet: bool,
     pub ignore_flavor_access: bool,
+    pub lag: Duration,
+    pub as_of: Option<i64>,
 }
 
 /// A configuration that cannot be audited at all.
@@ -60,6 +62,7 @@ struct FileConfig {
     /// Probe the message brokers too (the opt-in brokers check), as `--brokers` does.
     brokers: Option<bool>,
     ignore_flavor_access: Option<bool>,
+    lag: Option<u64>,
     connect_timeout: Option<u64>,
     statement_timeout: Option<u64>,
 }
@@ -333,8 +336,26 @@ impl AuditConfig {
             quiet: args.quiet,
             ignore_flavor_access: args.ignore_flavor_access
                 || file.ignore_flavor_access.unwrap_or(false),
+            lag: args
+                .lag
+                .or(file.lag)
+                .map_or(crate::engine::DEFAULT_LAG, Duration::from_secs),
+            as_of: args.as_of.as_deref().map(parse_as_of).transpose()?,
         })
     }
+}
+
+/// `--as-of`: a UTC time as Nova writes timestamps, to audit a restored backup against the moment it was taken.
+fn parse_as_of(raw: &str) -> Result<i64, ConfigError> {
+    let t = raw.trim();
+    sqlx::types::chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S")
+        .or_else(|_| sqlx::types::chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S"))
+        .map(|d| d.and_utc().timestamp())
+        .map_err(|_| {
+            ConfigError(format!(
+                "--as-of expects 'YYYY-MM-DD HH:MM:SS' (UTC), got '{t}'"
+            ))
+        })
 }
 
 /// Which deployment an audit command line describes.
@@ -446,4 +467,77 @@ pub fn select_checks(names: &[String]) -> Result<Vec<&'static CheckDef>, ConfigE
         }
     }
     Ok(out)
+}
+
+/// One validated `sync` run: the audit it stands on, the children and checks to act on, and how.
+#[derive(Debug)]
+pub struct SyncConfig {
+    pub audit: AuditConfig,
+    /// Children to plan for; empty means every configured child.
+    pub cells: Vec<String>,
+    pub sync_checks: Vec<&'static str>,
+    pub apply: bool,
+    pub yes: bool,
+    pub fix_drift: bool,
+    pub undo: Option<PathBuf>,
+    pub journal_dir: PathBuf,
+}
+
+impl SyncConfig {
+    pub fn from_args(args: crate::cli::SyncArgs) -> Result<SyncConfig, ConfigError> {
+        let fixable = crate::sync::SYNC_CHECKS;
+        let mut sync_checks: Vec<&'static str> = Vec::new();
+        for n in args.check.iter().map(|n| n.trim()) {
+            let Some(c) = fixable.iter().find(|c| **c == n) else {
+                return Err(ConfigError(format!(
+                    "sync cannot fix check '{n}' (it fixes: {})",
+                    fixable.join(", ")
+                )));
+            };
+            if !sync_checks.contains(c) {
+                sync_checks.push(c);
+            }
+        }
+        if sync_checks.is_empty() {
+            sync_checks = fixable.to_vec();
+        }
+        let audit_args = AuditArgs {
+            topology: args.topology,
+            v2: crate::cli::V2Args::default(),
+            format: FormatArg::Table,
+            check: sync_checks.iter().map(|c| c.to_string()).collect(),
+            brokers: false,
+            output: None,
+            quiet: false,
+            expect: None,
+            // Children are public by design at many sites (CERN) and sync never copies access rows.
+            ignore_flavor_access: true,
+            lag: None,
+            as_of: None,
+        };
+        let audit = AuditConfig::from_args(&audit_args)?;
+        let mut cells = Vec::new();
+        for c in args.cells.iter().map(|c| c.trim()) {
+            if !audit.children.iter().any(|s| s.name == c) {
+                let known: Vec<&str> = audit.children.iter().map(|s| s.name.as_str()).collect();
+                return Err(ConfigError(format!(
+                    "--cell {c}: no such child (configured: {})",
+                    known.join(", ")
+                )));
+            }
+            if !cells.iter().any(|k| k == c) {
+                cells.push(c.to_string());
+            }
+        }
+        Ok(SyncConfig {
+            audit,
+            cells,
+            sync_checks,
+            apply: args.apply,
+            yes: args.yes,
+            fix_drift: args.fix_drift,
+            undo: args.undo,
+            journal_dir: args.journal_dir,
+        })
+    }
 }

@@ -289,21 +289,40 @@ impl Session {
 
     /// Runs one query from `queries/` (never user text) and returns all its rows.
     pub async fn fetch_all(&mut self, sql: &'static str) -> Result<Vec<Row>, String> {
+        self.fetch_bound(sql, &[]).await
+    }
+
+    /// Runs one query from `queries/` with its `?` placeholders bound, in order, to text values.
+    pub async fn fetch_bound(
+        &mut self,
+        sql: &'static str,
+        binds: &[&str],
+    ) -> Result<Vec<Row>, String> {
         let limit = self.timeouts().statement;
         let work = async {
             match self {
-                Session::MySql(c, _) => sqlx::query(sql)
-                    .fetch(&mut **c)
-                    .map_ok(|r| mysql_row(&r))
-                    .try_collect::<Vec<_>>()
-                    .await
-                    .map_err(|e| describe(&e)),
-                Session::Sqlite(c, _) => sqlx::query(sql)
-                    .fetch(&mut **c)
-                    .map_ok(|r| sqlite_row(&r))
-                    .try_collect::<Vec<_>>()
-                    .await
-                    .map_err(|e| describe(&e)),
+                Session::MySql(c, _) => {
+                    let mut q = sqlx::query(sql);
+                    for b in binds {
+                        q = q.bind(b.to_string());
+                    }
+                    q.fetch(&mut **c)
+                        .map_ok(|r| mysql_row(&r))
+                        .try_collect::<Vec<_>>()
+                        .await
+                        .map_err(|e| describe(&e))
+                }
+                Session::Sqlite(c, _) => {
+                    let mut q = sqlx::query(sql);
+                    for b in binds {
+                        q = q.bind(b.to_string());
+                    }
+                    q.fetch(&mut **c)
+                        .map_ok(|r| sqlite_row(&r))
+                        .try_collect::<Vec<_>>()
+                        .await
+                        .map_err(|e| describe(&e))
+                }
             }
         };
         match tokio::time::timeout(limit, work).await {

@@ -14,6 +14,10 @@ use std::path::Path;
 /// Nova's main-database schema as `nova-manage db sync` creates it in SQLite.
 pub const MAIN_SCHEMA_SQLITE: &str = include_str!("../fixtures/schema/main.sqlite.sql");
 
+/// The fixtures' "now" (2019-10-01 12:00:00 UTC), so that rows they date just before it lag behind
+/// as intended however long after 2019 the demo runs; `audit --as-of` reproduces it.
+pub const FIXTURE_CLOCK: i64 = 1_569_931_200;
+
 /// The demo deployment: (cell name, role, fixture files loaded in order).
 pub const V1_FIXTURE: &[(&str, Role, &[&str])] = &[
     (
@@ -23,6 +27,7 @@ pub const V1_FIXTURE: &[(&str, Role, &[&str])] = &[
             include_str!("../fixtures/v1/parent.sql"),
             include_str!("../fixtures/v1/flavors-parent.sql"),
             include_str!("../fixtures/v1/hosts-parent.sql"),
+            include_str!("../fixtures/v1/instances-parent.sql"),
         ],
     ),
     (
@@ -32,6 +37,7 @@ pub const V1_FIXTURE: &[(&str, Role, &[&str])] = &[
             include_str!("../fixtures/v1/child1.sql"),
             include_str!("../fixtures/v1/flavors-child1.sql"),
             include_str!("../fixtures/v1/hosts-child1.sql"),
+            include_str!("../fixtures/v1/instances-child1.sql"),
         ],
     ),
     (
@@ -41,6 +47,7 @@ pub const V1_FIXTURE: &[(&str, Role, &[&str])] = &[
             include_str!("../fixtures/v1/child2.sql"),
             include_str!("../fixtures/v1/flavors-child2.sql"),
             include_str!("../fixtures/v1/hosts-child2.sql"),
+            include_str!("../fixtures/v1/instances-child2.sql"),
         ],
     ),
     (
@@ -50,6 +57,7 @@ pub const V1_FIXTURE: &[(&str, Role, &[&str])] = &[
             include_str!("../fixtures/v1/child3.sql"),
             include_str!("../fixtures/v1/flavors-child3.sql"),
             include_str!("../fixtures/v1/hosts-child3.sql"),
+            include_str!("../fixtures/v1/instances-child3.sql"),
         ],
     ),
 ];
@@ -135,15 +143,18 @@ pub async fn run(args: &DemoArgs) -> u8 {
     let checks: Vec<_> = V1_CHECKS.iter().collect();
     let plan = V1Plan {
         checks: &checks,
+        progress: None,
         expect: Default::default(),
         timeouts: Default::default(),
         ignore_flavor_access: false,
+        lag: crate::engine::DEFAULT_LAG,
+        as_of: Some(FIXTURE_CLOCK),
     };
     let report = audit_v1_cells(&parent, &children, &plan).await;
     print!("{}", render::render(&report, format(args.format)));
     if args.keep.is_some() {
         eprintln!(
-            "cellaudit demo: databases kept; audit them yourself with\n  cellaudit audit --parent sqlite://{d}/api.sqlite --child child1=sqlite://{d}/child1.sqlite --child child2=sqlite://{d}/child2.sqlite --child child3=sqlite://{d}/child3.sqlite",
+            "cellaudit demo: databases kept; audit them yourself with\n  cellaudit audit --parent sqlite://{d}/api.sqlite --child child1=sqlite://{d}/child1.sqlite --child child2=sqlite://{d}/child2.sqlite --child child3=sqlite://{d}/child3.sqlite --as-of '2019-10-01 12:00:00'",
             d = dir.display()
         );
     }

@@ -5,14 +5,19 @@ use crate::config::{AuditConfig, CellSpec};
 use crate::db::{Pool, Timeouts};
 use crate::findings::{CellState, CellStatus, CheckOutcome, Finding, Report, Severity};
 use crate::queries::Dataset;
-use crate::snapshot::{CellData, read_cell};
+use crate::snapshot::{CellData, read_cell, read_cell_open};
+
+/// A cell's pool and its snapshot, left open for the streaming checks.
+type Open = (Pool, crate::db::Session);
 
 /// Reads one cell; any error comes back as one line with the password scrubbed.
-async fn read_one(
+/// With `keep_open` the snapshot stays open and comes back with its pool, for the streaming checks.
+async fn read_one_open(
     spec: &CellSpec,
     sets: &[&'static Dataset],
     timeouts: Timeouts,
-) -> (CellStatus, Option<CellData>) {
+    keep_open: bool,
+) -> (CellStatus, Option<CellData>, Option<Open>) {
     let mut status = CellStatus {
         name: spec.name.clone(),
         role: spec.role,
@@ -26,27 +31,60 @@ async fn read_one(
         Err(e) => {
             status.status = CellState::Misconfigured;
             status.error = Some(e.clone());
-            return (status, None);
+            return (status, None, None);
         }
     };
     let result = async {
         let pool = Pool::connect(url, timeouts).await?;
+        if keep_open {
+            return match read_cell_open(&pool, sets, timeouts).await {
+                Ok((data, session)) => Ok((data, Some((pool, session)))),
+                Err(e) => {
+                    pool.close().await;
+                    Err(e)
+                }
+            };
+        }
         let data = read_cell(&pool, sets, timeouts).await;
         pool.close().await;
-        data
+        data.map(|d| (d, None))
     }
     .await;
     match result {
-        Ok(data) => {
+        Ok((data, open)) => {
             status.schema_version = data.schema_version.clone();
-            (status, Some(data))
+            (status, Some(data), open)
         }
         Err(e) => {
             status.status = CellState::Unreachable;
             status.error = Some(url.scrub(&format!("cell '{}' ({}): {e}", spec.name, status.url)));
-            (status, None)
+            (status, None, None)
         }
     }
+}
+
+/// Pairs each cell's pool with its session again (a session is gone if its stream was abandoned).
+fn reopen(
+    ppool: Option<Pool>,
+    cpools: Vec<Option<Pool>>,
+    sessions: crate::checks::Sessions,
+) -> Vec<(Option<Pool>, Option<crate::db::Session>)> {
+    std::iter::once((ppool, sessions.parent))
+        .chain(cpools.into_iter().zip(sessions.children))
+        .collect()
+}
+
+/// Ends the snapshots left open for streaming and closes their pools.
+async fn close_all(opens: Vec<(Option<Pool>, Option<crate::db::Session>)>) {
+    futures::future::join_all(opens.into_iter().map(|(pool, session)| async move {
+        if let Some(s) = session {
+            s.finish().await;
+        }
+        if let Some(p) = pool {
+            p.close().await;
+        }
+    }))
+    .await;
 }
 
 fn union(sets: impl IntoIterator<Item = &'static [&'static Dataset]>) -> Vec<&'static Dataset> {
@@ -64,19 +102,36 @@ fn union(sets: impl IntoIterator<Item = &'static [&'static Dataset]>) -> Vec<&'s
 /// What a cells v1 audit needs besides the databases.
 pub struct V1Plan<'a> {
     pub checks: &'a [&'static CheckDef],
+    /// Told of each stage as the audit reaches it (a spinner on a terminal); `None` for silence.
+    pub progress: Option<&'a dyn crate::progress::Progress>,
     pub expect: Expect,
     pub timeouts: Timeouts,
     pub ignore_flavor_access: bool,
+    /// Differences on rows changed this recently are lagging (info), not drift.
+    pub lag: std::time::Duration,
+    /// The time `lag` counts back from (seconds since the epoch, UTC); `None` is now.
+    pub as_of: Option<i64>,
+}
+
+/// Nova's `[cells] instance_updated_at_threshold`: the heal task resyncs instances changed this recently.
+pub const DEFAULT_LAG: std::time::Duration = std::time::Duration::from_secs(3600);
+
+impl<'a> V1Plan<'a> {
+    pub fn from_config(cfg: &'a AuditConfig) -> V1Plan<'a> {
+        V1Plan {
+            checks: &cfg.checks,
+            progress: None,
+            expect: cfg.expect,
+            timeouts: cfg.timeouts,
+            ignore_flavor_access: cfg.ignore_flavor_access,
+            lag: cfg.lag,
+            as_of: cfg.as_of,
+        }
+    }
 }
 
 pub async fn audit_v1(cfg: &AuditConfig) -> Report {
-    let plan = V1Plan {
-        checks: &cfg.checks,
-        expect: cfg.expect,
-        timeouts: cfg.timeouts,
-        ignore_flavor_access: cfg.ignore_flavor_access,
-    };
-    audit_v1_cells(&cfg.parent, &cfg.children, &plan).await
+    audit_v1_cells(&cfg.parent, &cfg.children, &V1Plan::from_config(cfg)).await
 }
 
 pub async fn audit_v1_cells(parent: &CellSpec, children: &[CellSpec], plan: &V1Plan<'_>) -> Report {
@@ -126,13 +181,45 @@ async fn read_and_check(
             .chain(std::iter::once(V1_ALWAYS_CHILD))
             .chain(std::iter::once(extra_child)),
     );
-    let parent_read = read_one(parent, &parent_sets, plan.timeouts);
-    let child_reads = futures::future::join_all(
-        children
-            .iter()
-            .map(|c| read_one(c, &child_sets, plan.timeouts)),
+    let as_of = plan.as_of.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+    });
+    // Checks that stream whole tables need the snapshots to stay open after the datasets are read.
+    let keep_open = plan
+        .checks
+        .iter()
+        .any(|c| crate::checks::streamer(c.name).is_some());
+    let progress = plan.progress;
+    crate::progress::emit(
+        progress,
+        crate::progress::Event::Reading {
+            cells: 1 + children.len(),
+        },
     );
-    let ((pstatus, pdata), creads) = tokio::join!(parent_read, child_reads);
+    let parent_read = crate::progress::cell_read(
+        progress,
+        read_one_open(parent, &parent_sets, plan.timeouts, keep_open),
+    );
+    let child_reads = futures::future::join_all(children.iter().map(|c| {
+        crate::progress::cell_read(
+            progress,
+            read_one_open(c, &child_sets, plan.timeouts, keep_open),
+        )
+    }));
+    let ((pstatus, pdata, popen), creads) = tokio::join!(parent_read, child_reads);
+    let (creads, copens): (Vec<_>, Vec<_>) =
+        creads.into_iter().map(|(s, d, o)| ((s, d), o)).unzip();
+    let (ppool, psession) = popen.map_or((None, None), |(p, s)| (Some(p), Some(s)));
+    let (cpools, csessions): (Vec<_>, Vec<_>) = copens
+        .into_iter()
+        .map(|o| o.map_or((None, None), |(p, s)| (Some(p), Some(s))))
+        .unzip();
+    let mut sessions = crate::checks::Sessions {
+        parent: psession,
+        children: csessions,
+    };
 
     let mut statuses = vec![pstatus.clone()];
     statuses.extend(creads.iter().map(|(s, _)| s.clone()));
@@ -144,6 +231,7 @@ async fn read_and_check(
             pstatus.error.unwrap_or_default()
         ));
         report.finish();
+        close_all(reopen(ppool, cpools, sessions)).await;
         return Audited {
             report,
             parent: None,
@@ -193,13 +281,14 @@ async fn read_and_check(
             data: Some(&pdata),
         };
         let cells: Vec<&CellView<'_>> = std::iter::once(&pview).chain(&views).collect();
+        crate::progress::emit(plan.progress, crate::progress::Event::ProbingBrokers);
         let probes = crate::broker::probe_cells(&cells, plan.timeouts.connect).await;
         report.brokers = crate::broker::statuses(&probes);
         Some(probes)
     } else {
         None
     };
-    let ctx = V1Context {
+    let mut ctx = V1Context {
         parent: CellView {
             name: &parent.name,
             data: Some(&pdata),
@@ -209,8 +298,36 @@ async fn read_and_check(
         children: views,
         expect: plan.expect,
         ignore_flavor_access: plan.ignore_flavor_access,
+        lag: plan.lag,
+        as_of,
+        streamed: Default::default(),
     };
+    // Streaming checks first, over the still-open snapshots, which are released right after.
+    let mut streamed = std::collections::BTreeMap::new();
     for check in plan.checks {
+        if let Some(stream) = crate::checks::streamer(check.name) {
+            crate::progress::emit(
+                plan.progress,
+                crate::progress::Event::Streaming { name: check.name },
+            );
+            streamed.insert(check.name, stream(&ctx, &mut sessions).await);
+        }
+    }
+    ctx.streamed = streamed;
+    close_all(reopen(ppool, cpools, sessions)).await;
+    for check in plan.checks {
+        crate::progress::emit(
+            plan.progress,
+            crate::progress::Event::Check {
+                name: check.name,
+                index: plan
+                    .checks
+                    .iter()
+                    .position(|c| c.name == check.name)
+                    .map_or(0, |i| i + 1),
+                total: plan.checks.len(),
+            },
+        );
         let run = (check.run)(&ctx);
         report.findings.extend(run.findings);
         report.checks.extend(

@@ -13,6 +13,67 @@ pub enum Subject {
     Aggregate,
     Host,
     Az,
+    Instance,
+}
+
+/// One instance as one cell has it.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct InstanceRow {
+    pub cell: String,
+    /// `live`, `deleted`, `absent`, or `unreadable` (with the reason in `note`).
+    pub state: &'static str,
+    /// Column values as read (NULL omitted), for the columns the parent mirrors.
+    pub columns: BTreeMap<&'static str, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+const INSTANCE_COLUMNS: [&str; 14] = [
+    "uuid",
+    "display_name",
+    "host",
+    "node",
+    "vm_state",
+    "task_state",
+    "power_state",
+    "availability_zone",
+    "project_id",
+    "user_id",
+    "instance_type_id",
+    "cell_name",
+    "deleted",
+    "updated_at",
+];
+
+/// Turns the point lookups into one row per cell; a live row wins over soft-deleted ones.
+pub fn instance_rows(lookups: &[crate::lookup::CellRows]) -> Vec<InstanceRow> {
+    lookups
+        .iter()
+        .map(|(cell, rows)| {
+            let mut r = InstanceRow {
+                cell: cell.clone(),
+                state: "absent",
+                ..Default::default()
+            };
+            match rows {
+                Err(e) => {
+                    r.state = "unreadable";
+                    r.note = Some(e.clone());
+                }
+                Ok(rows) => {
+                    if let Some(row) = rows.first() {
+                        r.state = if row[12].truthy() { "deleted" } else { "live" };
+                        for (name, v) in INSTANCE_COLUMNS.iter().zip(row) {
+                            if let Some(t) = v.as_text() {
+                                r.columns.insert(name, t);
+                            }
+                        }
+                    }
+                }
+            }
+            r
+        })
+        .collect()
 }
 
 /// One aggregate as one cell has it.
@@ -51,6 +112,9 @@ pub struct Explanation {
     pub cells: Vec<CellStatus>,
     /// For an aggregate: its row in each cell; for an AZ: each aggregate carrying it, per cell.
     pub aggregates: Vec<AggregateRow>,
+    /// For an instance: its row in each cell.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub instances: Vec<InstanceRow>,
     pub hosts: Vec<HostRow>,
     /// The audit's findings about this object, its hosts and its aggregates.
     pub findings: Vec<Finding>,
@@ -274,14 +338,75 @@ fn verdict(e: &mut Explanation, parent: &str) {
         .collect();
 }
 
+/// Where the instance is, before the generic verdict lines, and how Nova would heal it.
+fn instance_summary(e: &mut Explanation) {
+    let live: Vec<&str> = e
+        .instances
+        .iter()
+        .filter(|r| r.state == "live")
+        .map(|r| r.cell.as_str())
+        .collect();
+    let deleted: Vec<&str> = e
+        .instances
+        .iter()
+        .filter(|r| r.state == "deleted")
+        .map(|r| r.cell.as_str())
+        .collect();
+    let mut lines = vec![match (live.is_empty(), deleted.is_empty()) {
+        (true, true) => format!("instance {} exists in no audited cell", e.id),
+        _ => format!(
+            "instance {} is live in {}{}",
+            e.id,
+            if live.is_empty() {
+                "no cell".to_string()
+            } else {
+                live.join(", ")
+            },
+            if deleted.is_empty() {
+                String::new()
+            } else {
+                format!("; soft-deleted in {}", deleted.join(", "))
+            }
+        ),
+    }];
+    if let Some(top) = e.instances.first()
+        && let Some(cn) = top.columns.get("cell_name")
+    {
+        lines.push(format!("the parent routes it to cell_name '{cn}'"));
+    }
+    // cellaudit copies aggregates and flavors, not instances: Nova itself heals those upward.
+    let kinds: BTreeSet<&str> = e
+        .findings
+        .iter()
+        .filter(|f| f.severity > Severity::Info)
+        .map(|f| f.kind)
+        .collect();
+    if kinds.contains("instance_ghost_at_top") {
+        e.fixes.push(
+            "no child holds it: look for it in the children's shadow_instances (archived) before removing the parent's stale copy at the API cell".to_string(),
+        );
+    }
+    if kinds.iter().any(|k| *k != "instance_ghost_at_top") {
+        e.fixes.push(
+            "have the child re-send it upward: POST /os-cells/sync_instances (optionally {\"project_id\": ...}) at the API cell, or wait for the child's _heal_instances periodic task".to_string(),
+        );
+    }
+    lines.append(&mut e.verdict);
+    e.verdict = lines;
+}
+
 fn related(
     findings: &[Finding],
     aggregates: &BTreeSet<String>,
     hosts: &BTreeSet<String>,
+    instance: Option<&str>,
 ) -> Vec<Finding> {
     findings
         .iter()
         .filter(|f| {
+            if let Some(uuid) = instance {
+                return f.key.get("instance").is_some_and(|i| i == uuid);
+            }
             f.key
                 .get("aggregate")
                 .is_some_and(|a| aggregates.contains(a))
@@ -292,13 +417,20 @@ fn related(
         .collect()
 }
 
-pub fn explain(a: &Audited, subject: Subject, id: &str) -> Explanation {
+/// `instances` carries the point lookups when the subject is an instance.
+pub fn explain(
+    a: &Audited,
+    subject: Subject,
+    id: &str,
+    instances: Vec<InstanceRow>,
+) -> Explanation {
     let v = views(a);
     let mut e = Explanation {
         subject,
         id: id.to_string(),
         cells: a.report.cells.clone(),
         aggregates: Vec::new(),
+        instances,
         hosts: Vec::new(),
         findings: Vec::new(),
         verdict: Vec::new(),
@@ -332,6 +464,13 @@ pub fn explain(a: &Audited, subject: Subject, id: &str) -> Explanation {
         }
         Subject::Host => {
             hosts.insert(HostRef::parse(id).host);
+        }
+        Subject::Instance => {
+            hosts.extend(
+                e.instances
+                    .iter()
+                    .filter_map(|r| r.columns.get("host").cloned()),
+            );
         }
         Subject::Az => {
             let mut add = |cell: &str, aggs: Result<&Aggregates, &String>| match aggs {
@@ -367,8 +506,13 @@ pub fn explain(a: &Audited, subject: Subject, id: &str) -> Explanation {
         }
     }
     e.hosts = hosts.iter().map(|h| host_row(&v, h)).collect();
-    e.findings = related(&a.report.findings, &agg_names, &hosts);
+    let uuid = (subject == Subject::Instance).then_some(id);
+    e.findings = related(&a.report.findings, &agg_names, &hosts, uuid);
+
     let parent = v.parent_name.clone();
     verdict(&mut e, &parent);
+    if subject == Subject::Instance {
+        instance_summary(&mut e);
+    }
     e
 }

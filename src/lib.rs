@@ -10,12 +10,17 @@ pub mod demo;
 pub mod engine;
 pub mod engine_v2;
 pub mod exit_codes;
+pub mod explain;
 pub mod findings;
+pub mod lookup;
+pub mod merge;
 pub mod output;
 pub mod packaging;
+pub mod progress;
 pub mod queries;
 pub mod render;
 pub mod snapshot;
+pub mod sync;
 pub mod topology_v2;
 pub mod v1;
 pub mod v2;
@@ -40,7 +45,11 @@ pub async fn run(cli: cli::Cli) -> u8 {
         cli::Command::Audit(args) if config::wants_v2(&args.v2) => run_audit_v2(&args).await,
         cli::Command::Audit(args) => match config::AuditConfig::from_args(&args) {
             Ok(cfg) => {
-                let report = engine::audit_v1(&cfg).await;
+                let spinner = progress::Spinner::for_stderr(cfg.quiet);
+                let mut plan = engine::V1Plan::from_config(&cfg);
+                plan.progress = spinner.as_ref().map(|s| s as &dyn progress::Progress);
+                let report = engine::audit_v1_cells(&cfg.parent, &cfg.children, &plan).await;
+                drop(spinner);
                 let code = exit_codes::for_report(&report);
                 match write_report(&report, &cfg) {
                     exit_codes::CONSISTENT => code,
@@ -73,50 +82,15 @@ pub async fn run(cli: cli::Cli) -> u8 {
                 exit_codes::AUDIT_ERROR
             }
         },
+        cli::Command::Sync(args) => match config::SyncConfig::from_args(args) {
+            Ok(cfg) => sync::run(&cfg).await,
+            Err(e) => {
+                eprintln!("cellaudit sync: {e}");
+                exit_codes::AUDIT_ERROR
+            }
+        },
+        cli::Command::Explain(args) => run_explain(&args).await,
         cli::Command::UpgradeCheck(args) => run_upgrade_check(&args).await,
-    }
-}
-
-/// Renders the report and writes it where the configuration says: stdout, or a file replaced atomically.
-fn write_report(report: &findings::Report, cfg: &config::AuditConfig) -> u8 {
-    // Metrics and report files are read by programs: say why the audit stopped where a job log shows it.
-    if let Some(why) = &report.aborted
-        && (cfg.output.is_some() || cfg.format == render::Format::Prometheus)
-    {
-        eprintln!("cellaudit: {why}");
-    }
-    let Some(path) = &cfg.output else {
-        return emit(&render::render(report, cfg.format));
-    };
-    let text = match cfg.format {
-        // An aborted audit keeps the last-success time of the file it replaces.
-        render::Format::Prometheus => {
-            let previous = std::fs::read_to_string(path)
-                .ok()
-                .and_then(|t| render::prometheus::last_success_in(&t));
-            render::prometheus::render(report, previous)
-        }
-        other => render::render(report, other),
-    };
-    match output::write_atomic(path, &text) {
-        Ok(()) => exit_codes::CONSISTENT,
-        Err(e) => {
-            eprintln!("cellaudit: {e}");
-            exit_codes::AUDIT_ERROR
-        }
-    }
-}
-
-/// Writes the report to stdout; a closed pipe is not worth a panic.
-fn emit(text: &str) -> u8 {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        Ok(()) => exit_codes::CONSISTENT,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit_codes::CONSISTENT,
-        Err(e) => {
-            eprintln!("cellaudit: cannot write output: {e}");
-            exit_codes::AUDIT_ERROR
-        }
     }
 }
 
@@ -201,6 +175,81 @@ async fn run_upgrade_check(args: &cli::UpgradeCheckArgs) -> u8 {
     };
     match emit(&text) {
         exit_codes::CONSISTENT => exit_codes::for_report(&report),
+        failed => failed,
+    }
+}
+
+/// Renders the report and writes it where the configuration says: stdout, or a file replaced atomically.
+fn write_report(report: &findings::Report, cfg: &config::AuditConfig) -> u8 {
+    // Metrics and report files are read by programs: say why the audit stopped where a job log shows it.
+    if let Some(why) = &report.aborted
+        && (cfg.output.is_some() || cfg.format == render::Format::Prometheus)
+    {
+        eprintln!("cellaudit: {why}");
+    }
+    let Some(path) = &cfg.output else {
+        return emit(&render::render(report, cfg.format));
+    };
+    let text = match cfg.format {
+        // An aborted audit keeps the last-success time of the file it replaces.
+        render::Format::Prometheus => {
+            let previous = std::fs::read_to_string(path)
+                .ok()
+                .and_then(|t| render::prometheus::last_success_in(&t));
+            render::prometheus::render(report, previous)
+        }
+        other => render::render(report, other),
+    };
+    match output::write_atomic(path, &text) {
+        Ok(()) => exit_codes::CONSISTENT,
+        Err(e) => {
+            eprintln!("cellaudit: {e}");
+            exit_codes::AUDIT_ERROR
+        }
+    }
+}
+
+/// Writes the report to stdout; a closed pipe is not worth a panic.
+fn emit(text: &str) -> u8 {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => exit_codes::CONSISTENT,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit_codes::CONSISTENT,
+        Err(e) => {
+            eprintln!("cellaudit: cannot write output: {e}");
+            exit_codes::AUDIT_ERROR
+        }
+    }
+}
+
+/// Audits with every check so the explanation can cite findings, then shows the one object.
+async fn run_explain(args: &cli::ExplainArgs) -> u8 {
+    let cfg = match config::AuditConfig::from_args(&args.audit) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("cellaudit: {e}");
+            return exit_codes::AUDIT_ERROR;
+        }
+    };
+    let plan = engine::V1Plan::from_config(&cfg);
+    let audited = engine::audit_v1_keep(&cfg.parent, &cfg.children, &plan, &[], &[]).await;
+    if let Some(why) = &audited.report.aborted {
+        eprintln!("cellaudit: {why}");
+        return exit_codes::AUDIT_ERROR;
+    }
+    let instances = if args.subject == explain::Subject::Instance {
+        let rows = lookup::instance(&cfg.parent, &cfg.children, &args.id, cfg.timeouts).await;
+        explain::instance_rows(&rows)
+    } else {
+        Vec::new()
+    };
+    let e = explain::explain(&audited, args.subject, &args.id, instances);
+    let text = match cfg.format {
+        render::Format::Json => render::explain::json(&e),
+        _ => render::explain::table(&e),
+    };
+    match emit(&text) {
+        exit_codes::CONSISTENT => exit_codes::for_findings(&e.findings),
         failed => failed,
     }
 }

@@ -1,6 +1,6 @@
 //! Reads the datasets the chosen checks need from one cell, all inside one consistent read-only snapshot.
 
-use crate::db::{Pool, Row, Schema, Timeouts};
+use crate::db::{Pool, Row, Schema, Session, Timeouts};
 use crate::queries::Dataset;
 use std::collections::BTreeMap;
 
@@ -29,6 +29,17 @@ pub async fn read_cell(
     datasets: &[&'static Dataset],
     timeouts: Timeouts,
 ) -> Result<CellData, String> {
+    let (data, session) = read_cell_open(pool, datasets, timeouts).await?;
+    session.finish().await;
+    Ok(data)
+}
+
+/// Like [`read_cell`], but leaves the snapshot open for checks that then stream whole tables from it.
+pub async fn read_cell_open(
+    pool: &Pool,
+    datasets: &[&'static Dataset],
+    timeouts: Timeouts,
+) -> Result<(CellData, Session), String> {
     let mut session = pool.snapshot(timeouts).await?;
     let schema = session.schema().await?;
     let schema_version = session.schema_version(&schema).await;
@@ -49,10 +60,12 @@ pub async fn read_cell(
         };
         sets.insert(ds.name, result);
     }
-    session.finish().await;
-    Ok(CellData {
-        schema,
-        schema_version,
-        sets,
-    })
+    Ok((
+        CellData {
+            schema,
+            schema_version,
+            sets,
+        },
+        session,
+    ))
 }

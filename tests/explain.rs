@@ -235,7 +235,7 @@ fn table_output_is_readable() {
         "HOSTS",
         "AZ at the parent (api)",
         "VERDICT",
-        "FIX (copies the parent's rows into the child)",
+        "FIX\n",
     ] {
         assert!(text.contains(part), "{part} missing in:\n{text}");
     }
@@ -272,4 +272,92 @@ fn explain_on_mariadb_finds_the_missing_aggregate() {
     assert_eq!(doc["aggregates"][2]["cell"], "child2");
     assert_eq!(doc["aggregates"][2]["state"], "absent");
     assert_eq!(host(&doc, "cmp-11")["lives_in"], json!(["child2"]));
+}
+
+#[test]
+fn instance_is_shown_row_by_row_with_where_the_parent_routes_it() {
+    let (code, doc) = explain_json("instance", "e1000000-0000-4000-8000-000000000005");
+    assert_eq!(code, 2);
+    let states: Vec<(&str, &str)> = doc["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["cell"].as_str().unwrap(), r["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("api", "live"),
+            ("child1", "live"),
+            ("child2", "absent"),
+            ("child3", "absent")
+        ]
+    );
+    assert_eq!(doc["instances"][0]["columns"]["cell_name"], "api!child2");
+    assert!(doc["instances"][1]["columns"].get("cell_name").is_none());
+    let verdict: Vec<&str> = doc["verdict"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        verdict[0],
+        "instance e1000000-0000-4000-8000-000000000005 is live in api, child1"
+    );
+    assert_eq!(verdict[1], "the parent routes it to cell_name 'api!child2'");
+    let kinds: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        !kinds.is_empty()
+            && doc["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|f| f["key"]["instance"] == "e1000000-0000-4000-8000-000000000005")
+    );
+    assert_eq!(doc["fixes"].as_array().unwrap().len(), 1);
+    assert!(
+        doc["fixes"][0]
+            .as_str()
+            .unwrap()
+            .contains("POST /os-cells/sync_instances")
+    );
+}
+
+#[test]
+fn a_ghost_instance_points_at_the_shadow_tables_not_at_a_resync() {
+    let (_, doc) = explain_json("instance", "e1000000-0000-4000-8000-000000000004");
+    assert_eq!(
+        doc["verdict"][0],
+        "instance e1000000-0000-4000-8000-000000000004 is live in api"
+    );
+    assert_eq!(doc["findings"][0]["kind"], "instance_ghost_at_top");
+    assert_eq!(
+        doc["fixes"],
+        json!([
+            "no child holds it: look for it in the children's shadow_instances (archived) before removing the parent's stale copy at the API cell"
+        ])
+    );
+}
+
+#[test]
+fn an_unknown_instance_exists_nowhere() {
+    let (code, doc) = explain_json("instance", "00000000-dead-4000-8000-000000000000");
+    assert_eq!(code, 0);
+    assert_eq!(
+        doc["verdict"][0],
+        "instance 00000000-dead-4000-8000-000000000000 exists in no audited cell"
+    );
+    assert!(
+        doc["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["state"] == "absent")
+    );
 }

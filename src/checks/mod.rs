@@ -4,6 +4,7 @@ mod aggregates;
 pub mod brokers;
 mod flavors;
 mod hosts;
+pub mod instances;
 mod registry;
 pub mod v2;
 mod zones;
@@ -75,6 +76,12 @@ pub struct V1Context<'a> {
     pub brokers: Option<crate::broker::Probes>,
     /// Skip flavor access rows and `is_public`, which operators may keep different in children on purpose.
     pub ignore_flavor_access: bool,
+    /// A difference on a row changed this recently (either side) is reported as lagging, not drift.
+    pub lag: std::time::Duration,
+    /// The time `lag` counts back from, in seconds since the epoch (UTC, as Nova stores timestamps).
+    pub as_of: i64,
+    /// What the streaming checks found, by check name, filled before the other checks run.
+    pub streamed: BTreeMap<&'static str, CheckRun>,
 }
 
 impl V1Context<'_> {
@@ -84,7 +91,7 @@ impl V1Context<'_> {
 }
 
 /// What a check returns: an outcome for each cell it concerns, and its findings.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct CheckRun {
     pub outcomes: Vec<(String, Outcome)>,
     pub findings: Vec<Finding>,
@@ -196,7 +203,33 @@ pub const V1_CHECKS: &[CheckDef] = &[
         child_sets: FLAVOR_SETS,
         run: flavors::flavors,
     },
+    CheckDef {
+        name: instances::CHECK,
+        about: "the parent mirrors every child's instances (by uuid): none missing or extra, right cell_name, same state",
+        parent_sets: &[],
+        child_sets: &[],
+        run: instances::instances,
+    },
 ];
+
+/// The cells' snapshot sessions, kept open for checks that stream whole tables; children in `V1Context::children` order.
+#[derive(Default)]
+pub struct Sessions {
+    pub parent: Option<crate::db::Session>,
+    pub children: Vec<Option<crate::db::Session>>,
+}
+
+/// A check's streaming phase: reads over the open sessions, which it hands back when done.
+pub type StreamFn =
+    for<'a> fn(&'a V1Context<'a>, &'a mut Sessions) -> futures::future::BoxFuture<'a, CheckRun>;
+
+/// The streaming phase of a check, for the checks that have one.
+pub fn streamer(name: &str) -> Option<StreamFn> {
+    match name {
+        instances::CHECK => Some(instances::stream),
+        _ => None,
+    }
+}
 
 /// Checks that run only when named (`--check NAME`) or switched on by their flag, because they
 /// reach beyond the databases.

@@ -72,6 +72,49 @@ pub fn table(e: &Explanation) -> String {
         t.with(Style::sharp());
         let _ = writeln!(out, "AGGREGATES\n{t}\n");
     }
+    if !e.instances.is_empty() {
+        const SHOWN: [&str; 11] = [
+            "display_name",
+            "host",
+            "node",
+            "vm_state",
+            "task_state",
+            "power_state",
+            "availability_zone",
+            "project_id",
+            "instance_type_id",
+            "cell_name",
+            "updated_at",
+        ];
+        let mut b = Builder::default();
+        let mut head = vec!["column".to_string()];
+        head.extend(
+            e.instances
+                .iter()
+                .map(|r| format!("{} ({})", r.cell, r.state)),
+        );
+        b.push_record(head);
+        for col in SHOWN {
+            let mut row = vec![col.to_string()];
+            row.extend(
+                e.instances
+                    .iter()
+                    .map(|r| r.columns.get(col).cloned().unwrap_or_else(|| "-".into())),
+            );
+            b.push_record(row);
+        }
+        let mut t = b.build();
+        t.with(Style::sharp());
+        let _ = writeln!(out, "INSTANCE\n{t}\n");
+        for r in e.instances.iter().filter(|r| r.note.is_some()) {
+            let _ = writeln!(
+                out,
+                "  {}: {}",
+                r.cell,
+                r.note.as_deref().unwrap_or_default()
+            );
+        }
+    }
     if !e.hosts.is_empty() {
         let parent = e.cells.first().map(|c| c.name.as_str()).unwrap_or("parent");
         let mut b = Builder::default();
@@ -119,7 +162,7 @@ pub fn table(e: &Explanation) -> String {
         let _ = writeln!(out, "  * {v}");
     }
     if !e.fixes.is_empty() {
-        let _ = writeln!(out, "\nFIX (copies the parent's rows into the child)");
+        let _ = writeln!(out, "\nFIX");
         for f in &e.fixes {
             let _ = writeln!(out, "  {f}");
         }

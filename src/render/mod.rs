@@ -1,5 +1,6 @@
 //! Renderers: turn a finished report into text; they never touch a database.
 
+pub mod explain;
 mod json;
 pub mod prometheus;
 mod table;
