@@ -318,16 +318,15 @@ fn row_parts(row: &Row) -> Option<(String, bool, String)> {
     ))
 }
 
+/// A row's brokers and whether they use TLS, or why they are not probed.
+type Parsed = Result<(Vec<Endpoint>, bool), Unprobed>;
+
 /// Reads the transport URLs from each cell's snapshot and probes every distinct broker once, all
 /// at the same time, so the whole probe takes about one `timeout` at worst.
 pub async fn probe_cells(cells: &[&CellView<'_>], timeout: Duration) -> Probes {
     let mut probes = Probes::default();
-    let mut pending: Vec<(
-        String,
-        String,
-        bool,
-        Result<(Vec<Endpoint>, bool), Unprobed>,
-    )> = Vec::new();
+    // (holder, neighbour, is_parent, its brokers and whether they use TLS)
+    let mut pending: Vec<(String, String, bool, Parsed)> = Vec::new();
     for cell in cells {
         let Some(data) = cell.data else { continue };
         let rows = match data.rows(&queries::CELLS_TRANSPORT) {
