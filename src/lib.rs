@@ -51,7 +51,7 @@ pub async fn run(cli: cli::Cli) -> u8 {
                 let report = engine::audit_v1_cells(&cfg.parent, &cfg.children, &plan).await;
                 drop(spinner);
                 let code = exit_codes::for_report(&report);
-                match write_report(&report, &cfg) {
+                match write_report(&report, cfg.format, cfg.output.as_deref()) {
                     exit_codes::CONSISTENT => code,
                     failed => failed,
                 }
@@ -113,18 +113,7 @@ async fn run_audit_v2(args: &cli::AuditArgs) -> u8 {
         }
     };
     let report = engine_v2::audit_v2(&cfg).await;
-    let text = render::render(&report, cfg.format);
-    let written = match &args.output {
-        Some(path) => match output::write_atomic(path, &text) {
-            Ok(()) => exit_codes::CONSISTENT,
-            Err(e) => {
-                eprintln!("cellaudit: {e}");
-                exit_codes::AUDIT_ERROR
-            }
-        },
-        None => emit(&text),
-    };
-    match written {
+    match write_report(&report, cfg.format, args.output.as_deref()) {
         exit_codes::CONSISTENT => exit_codes::for_report(&report),
         failed => failed,
     }
@@ -180,17 +169,21 @@ async fn run_upgrade_check(args: &cli::UpgradeCheckArgs) -> u8 {
 }
 
 /// Renders the report and writes it where the configuration says: stdout, or a file replaced atomically.
-fn write_report(report: &findings::Report, cfg: &config::AuditConfig) -> u8 {
+fn write_report(
+    report: &findings::Report,
+    format: render::Format,
+    output: Option<&std::path::Path>,
+) -> u8 {
     // Metrics and report files are read by programs: say why the audit stopped where a job log shows it.
     if let Some(why) = &report.aborted
-        && (cfg.output.is_some() || cfg.format == render::Format::Prometheus)
+        && (output.is_some() || format == render::Format::Prometheus)
     {
         eprintln!("cellaudit: {why}");
     }
-    let Some(path) = &cfg.output else {
-        return emit(&render::render(report, cfg.format));
+    let Some(path) = output else {
+        return emit(&render::render(report, format));
     };
-    let text = match cfg.format {
+    let text = match format {
         // An aborted audit keeps the last-success time of the file it replaces.
         render::Format::Prometheus => {
             let previous = std::fs::read_to_string(path)
