@@ -71,7 +71,24 @@ fn aborted(statuses: Vec<CellStatus>, why: String) -> Report {
     report
 }
 
+/// A finished cells v2 audit with the snapshots it was computed from, for `explain`.
+pub struct AuditedV2 {
+    pub report: Report,
+    pub api: Option<CellData>,
+    /// Every mapped cell: (name, uuid, is cell0, its snapshot when it was audited and read).
+    pub cells: Vec<(String, String, bool, Option<CellData>)>,
+}
+
 pub async fn audit_v2(cfg: &V2Config) -> Report {
+    audit_v2_keep(cfg).await.report
+}
+
+pub async fn audit_v2_keep(cfg: &V2Config) -> AuditedV2 {
+    let bare = |report: Report| AuditedV2 {
+        report,
+        api: None,
+        cells: Vec::new(),
+    };
     let api_sets = union(
         std::iter::once(&[&q::CELL_MAPPINGS][..]).chain(cfg.checks.iter().map(|c| c.api_sets)),
     );
@@ -82,18 +99,18 @@ pub async fn audit_v2(cfg: &V2Config) -> Report {
             "the API database could not be read, so no cell is known: {}",
             api_status.error.clone().unwrap_or_default()
         );
-        return aborted(vec![api_status], why);
+        return bare(aborted(vec![api_status], why));
     };
     let mappings = match crate::v2::cell_mappings(&api_data) {
         Ok(m) => m,
         Err(e) => {
-            return aborted(vec![api_status], format!("API database: {e}"));
+            return bare(aborted(vec![api_status], format!("API database: {e}")));
         }
     };
     let names = topo::cell_names(&mappings);
     let (audited, overrides) = match topo::resolve(cfg, &mappings, &names) {
         Ok(r) => r,
-        Err(e) => return aborted(vec![api_status], e),
+        Err(e) => return bare(aborted(vec![api_status], e)),
     };
     let specs: Vec<Option<CellSpec>> = mappings
         .iter()
@@ -177,5 +194,23 @@ pub async fn audit_v2(cfg: &V2Config) -> Report {
         );
     }
     report.finish();
-    report
+    drop(ctx);
+    let cells = mappings
+        .iter()
+        .zip(reads)
+        .enumerate()
+        .map(|(i, (m, read))| {
+            (
+                names[i].clone(),
+                m.uuid.clone(),
+                m.is_cell0(),
+                read.and_then(|(_, d)| d),
+            )
+        })
+        .collect();
+    AuditedV2 {
+        report,
+        api: Some(api_data),
+        cells,
+    }
 }

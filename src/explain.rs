@@ -103,10 +103,15 @@ pub struct HostRow {
     pub child_az: BTreeMap<String, Vec<String>>,
     /// Aggregates containing it, per cell.
     pub aggregates: BTreeMap<String, Vec<String>>,
+    /// Cells v2: the cell its `host_mappings` row names (None: unmapped, or cells v1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mapped_to: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Explanation {
+    /// `cells-v1` (parent and children) or `cells-v2` (API DB and cells).
+    pub topology: &'static str,
     pub subject: Subject,
     pub id: String,
     pub cells: Vec<CellStatus>,
@@ -238,6 +243,7 @@ fn host_row(v: &Views<'_>, host: &str) -> HostRow {
         parent_az,
         child_az,
         aggregates,
+        mapped_to: None,
     }
 }
 
@@ -257,7 +263,7 @@ fn shown(zones: &[String]) -> String {
 }
 
 /// Conclusions from the rows themselves plus the audit's failures and warnings about them.
-fn verdict(e: &mut Explanation, parent: &str) {
+pub(crate) fn verdict(e: &mut Explanation, parent: &str) {
     let mut v = Vec::new();
     for h in &e.hosts {
         match h.lives_in.len() {
@@ -339,11 +345,11 @@ fn verdict(e: &mut Explanation, parent: &str) {
 }
 
 /// Where the instance is, before the generic verdict lines, and how Nova would heal it.
-fn instance_summary(e: &mut Explanation) {
+pub(crate) fn instance_summary(e: &mut Explanation) {
     let live: Vec<&str> = e
         .instances
         .iter()
-        .filter(|r| r.state == "live")
+        .filter(|r| r.state == "live" && !r.columns.contains_key("hidden"))
         .map(|r| r.cell.as_str())
         .collect();
     let deleted: Vec<&str> = e
@@ -369,10 +375,22 @@ fn instance_summary(e: &mut Explanation) {
             }
         ),
     }];
-    if let Some(top) = e.instances.first()
+    if e.topology == "cells-v1"
+        && let Some(top) = e.instances.first()
         && let Some(cn) = top.columns.get("cell_name")
     {
         lines.push(format!("the parent routes it to cell_name '{cn}'"));
+    }
+    if e.topology == "cells-v2"
+        && let Some(api) = e.instances.first()
+    {
+        lines.push(match api.columns.get("mapped_cell") {
+            Some(c) => format!("the API DB maps it to cell {c}"),
+            None => "the API DB has no instance mapping for it".to_string(),
+        });
+        if api.columns.contains_key("build_request") {
+            lines.push("a build request for it is still in the API DB".to_string());
+        }
     }
     // cellaudit copies aggregates and flavors, not instances: Nova itself heals those upward.
     let kinds: BTreeSet<&str> = e
@@ -395,7 +413,7 @@ fn instance_summary(e: &mut Explanation) {
     e.verdict = lines;
 }
 
-fn related(
+pub(crate) fn related(
     findings: &[Finding],
     aggregates: &BTreeSet<String>,
     hosts: &BTreeSet<String>,
@@ -426,6 +444,7 @@ pub fn explain(
 ) -> Explanation {
     let v = views(a);
     let mut e = Explanation {
+        topology: "cells-v1",
         subject,
         id: id.to_string(),
         cells: a.report.cells.clone(),

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod engine_v2;
 pub mod exit_codes;
 pub mod explain;
+pub mod explain_v2;
 pub mod findings;
 pub mod lookup;
 pub mod merge;
@@ -217,6 +218,9 @@ fn emit(text: &str) -> u8 {
 
 /// Audits with every check so the explanation can cite findings, then shows the one object.
 async fn run_explain(args: &cli::ExplainArgs) -> u8 {
+    if config::wants_v2(&args.audit.v2) {
+        return run_explain_v2(args).await;
+    }
     let cfg = match config::AuditConfig::from_args(&args.audit) {
         Ok(cfg) => cfg,
         Err(e) => {
@@ -237,6 +241,41 @@ async fn run_explain(args: &cli::ExplainArgs) -> u8 {
         Vec::new()
     };
     let e = explain::explain(&audited, args.subject, &args.id, instances);
+    let text = match cfg.format {
+        render::Format::Json => render::explain::json(&e),
+        _ => render::explain::table(&e),
+    };
+    match emit(&text) {
+        exit_codes::CONSISTENT => exit_codes::for_findings(&e.findings),
+        failed => failed,
+    }
+}
+
+/// `explain` over a cells v2 deployment: the API DB's view of the object next to every cell's.
+async fn run_explain_v2(args: &cli::ExplainArgs) -> u8 {
+    let a = &args.audit;
+    let cfg = config::topology_of(a).and_then(|_| {
+        config::v2_config(
+            &a.v2,
+            a.topology.connect_timeout,
+            a.topology.statement_timeout,
+            &[],
+            config::format(a.format),
+        )
+    });
+    let cfg = match cfg {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cellaudit: {e}");
+            return exit_codes::AUDIT_ERROR;
+        }
+    };
+    let audited = engine_v2::audit_v2_keep(&cfg).await;
+    if let Some(why) = &audited.report.aborted {
+        eprintln!("cellaudit: {why}");
+        return exit_codes::AUDIT_ERROR;
+    }
+    let e = explain_v2::explain(&audited, args.subject, &args.id);
     let text = match cfg.format {
         render::Format::Json => render::explain::json(&e),
         _ => render::explain::table(&e),

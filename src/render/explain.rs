@@ -73,7 +73,7 @@ pub fn table(e: &Explanation) -> String {
         let _ = writeln!(out, "AGGREGATES\n{t}\n");
     }
     if !e.instances.is_empty() {
-        const SHOWN: [&str; 11] = [
+        const SHOWN_V1: [&str; 11] = [
             "display_name",
             "host",
             "node",
@@ -86,6 +86,21 @@ pub fn table(e: &Explanation) -> String {
             "cell_name",
             "updated_at",
         ];
+        const SHOWN_V2: [&str; 8] = [
+            "mapped_cell",
+            "queued_for_delete",
+            "build_request",
+            "display_name",
+            "host",
+            "vm_state",
+            "availability_zone",
+            "hidden",
+        ];
+        let shown: &[&str] = if e.topology == "cells-v2" {
+            &SHOWN_V2
+        } else {
+            &SHOWN_V1
+        };
         let mut b = Builder::default();
         let mut head = vec!["column".to_string()];
         head.extend(
@@ -94,7 +109,7 @@ pub fn table(e: &Explanation) -> String {
                 .map(|r| format!("{} ({})", r.cell, r.state)),
         );
         b.push_record(head);
-        for col in SHOWN {
+        for col in shown {
             let mut row = vec![col.to_string()];
             row.extend(
                 e.instances
@@ -116,6 +131,31 @@ pub fn table(e: &Explanation) -> String {
         }
     }
     if !e.hosts.is_empty() {
+        if e.topology == "cells-v2" {
+            let mut b = Builder::default();
+            b.push_record([
+                "host",
+                "compute host in",
+                "host mapping",
+                "AZ (API DB aggregates)",
+                "aggregates",
+            ]);
+            for h in &e.hosts {
+                let aggs = h.aggregates.values().flatten().cloned().collect::<Vec<_>>();
+                b.push_record([
+                    h.host.clone(),
+                    lines(&h.lives_in),
+                    h.mapped_to.clone().unwrap_or_else(|| "(none)".into()),
+                    zones(&h.parent_az),
+                    lines(&aggs),
+                ]);
+            }
+            let mut t = b.build();
+            t.with(Style::sharp());
+            let _ = writeln!(out, "HOSTS\n{t}\n");
+        }
+    }
+    if !e.hosts.is_empty() && e.topology == "cells-v1" {
         let parent = e.cells.first().map(|c| c.name.as_str()).unwrap_or("parent");
         let mut b = Builder::default();
         b.push_record([
