@@ -130,30 +130,28 @@ pub fn table(e: &Explanation) -> String {
             );
         }
     }
-    if !e.hosts.is_empty() {
-        if e.topology == "cells-v2" {
-            let mut b = Builder::default();
+    if !e.hosts.is_empty() && e.topology == "cells-v2" {
+        let mut b = Builder::default();
+        b.push_record([
+            "host",
+            "compute host in",
+            "host mapping",
+            "AZ (API DB aggregates)",
+            "aggregates",
+        ]);
+        for h in &e.hosts {
+            let aggs = h.aggregates.values().flatten().cloned().collect::<Vec<_>>();
             b.push_record([
-                "host",
-                "compute host in",
-                "host mapping",
-                "AZ (API DB aggregates)",
-                "aggregates",
+                h.host.clone(),
+                lines(&h.lives_in),
+                h.mapped_to.clone().unwrap_or_else(|| "(none)".into()),
+                zones(&h.parent_az),
+                lines(&aggs),
             ]);
-            for h in &e.hosts {
-                let aggs = h.aggregates.values().flatten().cloned().collect::<Vec<_>>();
-                b.push_record([
-                    h.host.clone(),
-                    lines(&h.lives_in),
-                    h.mapped_to.clone().unwrap_or_else(|| "(none)".into()),
-                    zones(&h.parent_az),
-                    lines(&aggs),
-                ]);
-            }
-            let mut t = b.build();
-            t.with(Style::sharp());
-            let _ = writeln!(out, "HOSTS\n{t}\n");
         }
+        let mut t = b.build();
+        t.with(Style::sharp());
+        let _ = writeln!(out, "HOSTS\n{t}\n");
     }
     if !e.hosts.is_empty() && e.topology == "cells-v1" {
         let parent = e.cells.first().map(|c| c.name.as_str()).unwrap_or("parent");
