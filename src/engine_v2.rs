@@ -83,7 +83,15 @@ pub async fn audit_v2(cfg: &V2Config) -> Report {
     audit_v2_keep(cfg).await.report
 }
 
+/// Audits and keeps the snapshots; the report carries the audit's wall-clock time, for metrics.
 pub async fn audit_v2_keep(cfg: &V2Config) -> AuditedV2 {
+    let started = std::time::Instant::now();
+    let mut audited = audit_v2_unstamped(cfg).await;
+    audited.report.stamp(started);
+    audited
+}
+
+async fn audit_v2_unstamped(cfg: &V2Config) -> AuditedV2 {
     let bare = |report: Report| AuditedV2 {
         report,
         api: None,
