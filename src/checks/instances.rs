@@ -27,9 +27,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub const CHECK: &str = "instances";
 
-/// Rows per batch handed from a reading task to the merge, and batches in flight per cell.
-const BATCH: usize = 1024;
+/// Batches in flight per cell, and the rows in flight over all cells: memory is bounded by the
+/// budget, not by the number of cells (CERN ran about 70) nor by the size of any table.
 const DEPTH: usize = 4;
+const ROWS_IN_FLIGHT: usize = 48 * 1024;
+
+/// Rows per batch handed from a reading task to the merge: large enough to amortise the channel,
+/// small enough that `cells` streams stay within the budget.
+fn batch_rows(cells: usize) -> usize {
+    (ROWS_IN_FLIGHT / (cells.max(1) * DEPTH)).clamp(64, 1024)
+}
 
 // Column positions in `queries/v1_instances.*.sql`.
 const UUID: usize = 0;
@@ -109,7 +116,8 @@ async fn run(ctx: &V1Context<'_>, sessions: &mut Sessions) -> CheckRun {
     let mut run = CheckRun::default();
     // Source 0 is the parent; `slots[i]` is the child index of source i + 1.
     let sql = q.sql(psession.dialect());
-    let mut streams: Vec<RowStream> = vec![psession.stream(sql, KINDS, BATCH, DEPTH)];
+    let batch = batch_rows(1 + ctx.children.len());
+    let mut streams: Vec<RowStream> = vec![psession.stream(sql, KINDS, batch, DEPTH)];
     let mut slots: Vec<usize> = Vec::new();
     let mut unaudited: BTreeSet<String> = BTreeSet::new();
     for (i, c) in ctx.children.iter().enumerate() {
@@ -126,7 +134,7 @@ async fn run(ctx: &V1Context<'_>, sessions: &mut Sessions) -> CheckRun {
         match sessions.children.get_mut(i).and_then(Option::take) {
             Some(s) => {
                 let sql = q.sql(s.dialect());
-                streams.push(s.stream(sql, KINDS, BATCH, DEPTH));
+                streams.push(s.stream(sql, KINDS, batch, DEPTH));
                 slots.push(i);
             }
             None => {
