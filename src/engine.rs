@@ -12,7 +12,7 @@ type Open = (Pool, crate::db::Session);
 
 /// Reads one cell; any error comes back as one line with the password scrubbed.
 /// With `keep_open` the snapshot stays open and comes back with its pool, for the streaming checks.
-async fn read_one_open(
+pub(crate) async fn read_one_open(
     spec: &CellSpec,
     sets: &[&'static Dataset],
     timeouts: Timeouts,
@@ -87,7 +87,33 @@ async fn close_all(opens: Vec<(Option<Pool>, Option<crate::db::Session>)>) {
     .await;
 }
 
-fn union(sets: impl IntoIterator<Item = &'static [&'static Dataset]>) -> Vec<&'static Dataset> {
+/// The failure finding for a cell that could not be read or is misconfigured; both topologies report it alike.
+pub(crate) fn connectivity_finding(s: &CellStatus, noun: &str, impact: &str) -> Option<Finding> {
+    let (kind, what) = match s.status {
+        CellState::Ok => return None,
+        CellState::Misconfigured => ("cell_misconfigured", "is misconfigured"),
+        CellState::Unreachable => ("cell_unreachable", "could not be read"),
+    };
+    Some(
+        Finding::new(
+            "connectivity",
+            kind,
+            Severity::Failure,
+            &s.name,
+            &[("cell", &s.name)],
+            format!(
+                "{noun} '{}' {what}: {}",
+                s.name,
+                s.error.clone().unwrap_or_default()
+            ),
+        )
+        .impact(impact),
+    )
+}
+
+pub(crate) fn union<'a>(
+    sets: impl IntoIterator<Item = &'a [&'static Dataset]>,
+) -> Vec<&'static Dataset> {
     let mut out: Vec<&'static Dataset> = Vec::new();
     for s in sets {
         for d in s {
@@ -239,29 +265,13 @@ async fn read_and_check(
         };
     };
 
-    for (s, _) in &creads {
-        if s.status != CellState::Ok {
-            let (kind, what) = match s.status {
-                CellState::Misconfigured => ("cell_misconfigured", "is misconfigured"),
-                _ => ("cell_unreachable", "could not be read"),
-            };
-            report.findings.push(
-                Finding::new(
-                    "connectivity",
-                    kind,
-                    Severity::Failure,
-                    &s.name,
-                    &[("cell", &s.name)],
-                    format!(
-                        "child '{}' {what}: {}",
-                        s.name,
-                        s.error.clone().unwrap_or_default()
-                    ),
-                )
-                .impact("this child was not audited; its drift is unknown"),
-            );
-        }
-    }
+    report.findings.extend(creads.iter().filter_map(|(s, _)| {
+        connectivity_finding(
+            s,
+            "child",
+            "this child was not audited; its drift is unknown",
+        )
+    }));
 
     let views: Vec<CellView<'_>> = creads
         .iter()

@@ -4,64 +4,21 @@
 use crate::checks::CellView;
 use crate::checks::v2::{V2Cell, V2Context};
 use crate::config::CellSpec;
-use crate::db::{Pool, Timeouts};
-use crate::findings::{CellState, CellStatus, CheckOutcome, Finding, Report, Severity};
+use crate::db::Timeouts;
+use crate::engine::{connectivity_finding, read_one_open, union};
+use crate::findings::{CellStatus, CheckOutcome, Report};
 use crate::queries::{Dataset, v2 as q};
-use crate::snapshot::{CellData, read_cell};
+use crate::snapshot::CellData;
 use crate::topology_v2::{self as topo, V2Config};
 
-/// Reads one database in one snapshot; an error comes back as one line with the password scrubbed.
+/// Reads one database in one snapshot, as the v1 engine reads a cell.
 async fn read(
     spec: &CellSpec,
     sets: &[&'static Dataset],
     timeouts: Timeouts,
 ) -> (CellStatus, Option<CellData>) {
-    let mut status = CellStatus {
-        name: spec.name.clone(),
-        role: spec.role,
-        status: CellState::Ok,
-        error: None,
-        url: spec.shown.clone(),
-        schema_version: None,
-    };
-    let url = match &spec.url {
-        Ok(u) => u,
-        Err(e) => {
-            status.status = CellState::Misconfigured;
-            status.error = Some(e.clone());
-            return (status, None);
-        }
-    };
-    let result = async {
-        let pool = Pool::connect(url, timeouts).await?;
-        let data = read_cell(&pool, sets, timeouts).await;
-        pool.close().await;
-        data
-    }
-    .await;
-    match result {
-        Ok(data) => {
-            status.schema_version = data.schema_version.clone();
-            (status, Some(data))
-        }
-        Err(e) => {
-            status.status = CellState::Unreachable;
-            status.error = Some(url.scrub(&format!("cell '{}' ({}): {e}", spec.name, status.url)));
-            (status, None)
-        }
-    }
-}
-
-fn union<'a>(sets: impl IntoIterator<Item = &'a [&'static Dataset]>) -> Vec<&'static Dataset> {
-    let mut out: Vec<&'static Dataset> = Vec::new();
-    for s in sets {
-        for d in s {
-            if !out.iter().any(|o| o.name == d.name) {
-                out.push(d);
-            }
-        }
-    }
-    out
+    let (status, data, _) = read_one_open(spec, sets, timeouts, false).await;
+    (status, data)
 }
 
 fn aborted(statuses: Vec<CellStatus>, why: String) -> Report {
@@ -145,29 +102,15 @@ async fn audit_v2_unstamped(cfg: &V2Config) -> AuditedV2 {
     let mut statuses = vec![api_status];
     statuses.extend(reads.iter().flatten().map(|(s, _)| s.clone()));
     let mut report = Report::new("cells-v2", statuses);
-    for (s, _) in reads.iter().flatten() {
-        if s.status != CellState::Ok {
-            let (kind, what) = match s.status {
-                CellState::Misconfigured => ("cell_misconfigured", "is misconfigured"),
-                _ => ("cell_unreachable", "could not be read"),
-            };
-            report.findings.push(
-                Finding::new(
-                    "connectivity",
-                    kind,
-                    Severity::Failure,
-                    &s.name,
-                    &[("cell", &s.name)],
-                    format!(
-                        "cell '{}' {what}: {}",
-                        s.name,
-                        s.error.clone().unwrap_or_default()
-                    ),
-                )
-                .impact("this cell was not audited; findings that depend on it (\"in no cell\") were withheld"),
-            );
-        }
-    }
+    report
+        .findings
+        .extend(reads.iter().flatten().filter_map(|(s, _)| {
+        connectivity_finding(
+            s,
+            "cell",
+            "this cell was not audited; findings that depend on it (\"in no cell\") were withheld",
+        )
+    }));
     let cells: Vec<V2Cell<'_>> = mappings
         .iter()
         .enumerate()
