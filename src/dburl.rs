@@ -201,9 +201,16 @@ pub fn mask_url(text: &str) -> String {
     while let Some(pos) = rest.find("://") {
         let (head, tail) = rest.split_at(pos + 3);
         out.push_str(head);
-        let end = tail
-            .find(|c: char| c.is_whitespace() || c == '/' || c == '?' || c == '"' || c == '\'')
+        let span = tail
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'')
             .unwrap_or(tail.len());
+        let mut end = tail[..span].find(['/', '?']).unwrap_or(span);
+        // A password written unencoded may hold '/' or '?': then the userinfo runs to the last '@'.
+        if !tail[..end].contains('@')
+            && let Some(at) = tail[..span].rfind('@')
+        {
+            end = tail[at..span].find(['/', '?']).map_or(span, |i| at + i);
+        }
         let authority = &tail[..end];
         // oslo.messaging transport URLs list several brokers: user:pass@h1:5672,user:pass@h2:5672.
         let masked: Vec<String> = authority
@@ -333,5 +340,14 @@ mod tests {
             mask_url("mysql://u:p@h/db and mysql://h/db"),
             "mysql://u:****@h/db and mysql://h/db"
         );
+    }
+
+    #[test]
+    fn mask_url_masks_an_unencoded_slash_or_question_mark_in_the_password() {
+        assert_eq!(
+            mask_url("mysql://nova:a/b?c@db:3306/nova?charset=utf8 next"),
+            "mysql://nova:****@db:3306/nova?charset=utf8 next"
+        );
+        assert_eq!(mask_url("sqlite:///tmp/a@b.db"), "sqlite:///tmp/a@b.db");
     }
 }
