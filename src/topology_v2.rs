@@ -15,7 +15,6 @@ use std::path::Path;
 pub const API_NAME: &str = "api";
 
 /// What a cells v2 command line asks for, validated; the cells themselves are found at run time.
-#[derive(Debug)]
 pub struct V2Config {
     pub api: CellSpec,
     /// `[database] connection`, the source of a templated `database_connection`'s variables.
@@ -28,6 +27,30 @@ pub struct V2Config {
     pub default_az: String,
     pub timeouts: Timeouts,
     pub format: Format,
+}
+
+// Written out because `template_source` and `overrides` are URLs that carry passwords.
+impl std::fmt::Debug for V2Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let overrides: BTreeMap<&str, String> = self
+            .overrides
+            .iter()
+            .map(|(k, v)| (k.as_str(), mask_url(v)))
+            .collect();
+        f.debug_struct("V2Config")
+            .field("api", &self.api)
+            .field(
+                "template_source",
+                &self.template_source.as_deref().map(mask_url),
+            )
+            .field("only", &self.only)
+            .field("overrides", &overrides)
+            .field("checks", &self.checks)
+            .field("default_az", &self.default_az)
+            .field("timeouts", &self.timeouts)
+            .field("format", &self.format)
+            .finish()
+    }
 }
 
 /// The values cells v2 needs from the command line, whichever command carries them.
@@ -258,7 +281,8 @@ fn parse_netloc(netloc: &str) -> Result<Vec<(&'static str, Option<String>)>, Str
     let port = match port.filter(|p| !p.is_empty()) {
         Some(p) => Some(
             p.parse::<u16>()
-                .map_err(|_| format!("port '{p}' is not a number"))?
+                // Not quoted: in a URL without '@' this may be the password.
+                .map_err(|_| "port is not a number".to_string())?
                 .to_string(),
         ),
         None => None,

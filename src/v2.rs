@@ -1,6 +1,7 @@
 //! Typed views of a cells v2 deployment (API DB mappings and aggregates; cell services, nodes, instances) built from snapshot rows.
 
 use crate::db::Row;
+use crate::dburl::mask_url;
 use crate::queries::v2 as q;
 use crate::snapshot::CellData;
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,12 +24,27 @@ fn flag(row: &Row, i: usize) -> bool {
 }
 
 /// One `cell_mappings` row as stored (the connection not yet rendered).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct CellMapping {
     pub uuid: String,
     pub name: Option<String>,
     pub database_connection: Option<String>,
     pub disabled: bool,
+}
+
+// Written out because `database_connection` carries the cell database's password.
+impl std::fmt::Debug for CellMapping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CellMapping")
+            .field("uuid", &self.uuid)
+            .field("name", &self.name)
+            .field(
+                "database_connection",
+                &self.database_connection.as_deref().map(mask_url),
+            )
+            .field("disabled", &self.disabled)
+            .finish()
+    }
 }
 
 impl CellMapping {
