@@ -111,6 +111,39 @@ pub fn describe(e: &sqlx::Error) -> String {
     }
 }
 
+/// Runs `work` within `limit`, so a hung server costs one statement timeout, not the whole run.
+pub(crate) async fn limited<T>(
+    limit: Duration,
+    work: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(limit, work).await {
+        Ok(r) => r,
+        Err(_) => Err(format!("statement timed out after {}s", limit.as_secs())),
+    }
+}
+
+/// Binds `values` in order to the `?` placeholders of `q`, whichever the database.
+pub(crate) fn bind_values<'q, DB: sqlx::Database>(
+    mut q: sqlx::query::Query<'q, DB, DB::Arguments>,
+    values: &'q [Value],
+) -> sqlx::query::Query<'q, DB, DB::Arguments>
+where
+    for<'t> Option<String>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> f64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> &'q str: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    for v in values {
+        q = match v {
+            Value::Null => q.bind(None::<String>),
+            Value::Int(i) => q.bind(*i),
+            Value::Float(f) => q.bind(*f),
+            Value::Text(s) => q.bind(s.as_str()),
+        };
+    }
+    q
+}
+
 impl Pool {
     pub async fn connect(url: &DbUrl, timeouts: Timeouts) -> Result<Pool, String> {
         let attempt = async {
@@ -304,7 +337,7 @@ impl Session {
                 Session::MySql(c, _) => {
                     let mut q = sqlx::query(sql);
                     for b in binds {
-                        q = q.bind(b.to_string());
+                        q = q.bind(*b);
                     }
                     q.fetch(&mut **c)
                         .map_ok(|r| mysql_row(&r))
@@ -315,7 +348,7 @@ impl Session {
                 Session::Sqlite(c, _) => {
                     let mut q = sqlx::query(sql);
                     for b in binds {
-                        q = q.bind(b.to_string());
+                        q = q.bind(*b);
                     }
                     q.fetch(&mut **c)
                         .map_ok(|r| sqlite_row(&r))
@@ -325,10 +358,7 @@ impl Session {
                 }
             }
         };
-        match tokio::time::timeout(limit, work).await {
-            Ok(r) => r,
-            Err(_) => Err(format!("statement timed out after {}s", limit.as_secs())),
-        }
+        limited(limit, work).await
     }
 
     pub async fn schema(&mut self) -> Result<Schema, String> {

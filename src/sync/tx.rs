@@ -1,13 +1,12 @@
 //! One write transaction on one cell database: bound statements in, rows and new ids out; it knows nothing of plans.
 
-use crate::db::{Dialect, Pool, Row, Timeouts, Value, describe, mysql_row, sqlite_row};
+use crate::db::{
+    Dialect, Pool, Row, Timeouts, Value, bind_values, describe, limited, mysql_row, sqlite_row,
+};
 use crate::dburl::DbUrl;
-use sqlx::mysql::MySqlArguments;
 use sqlx::pool::PoolConnection;
-use sqlx::query::Query;
-use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions};
-use sqlx::{ConnectOptions, Connection, MySql, Sqlite, SqliteConnection};
-use std::future::Future;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection, MySql, SqliteConnection};
 
 enum Conn {
     MySql(PoolConnection<MySql>, Pool),
@@ -26,46 +25,6 @@ pub struct Done {
     pub rows: u64,
     /// The id the database assigned to the inserted row (LAST_INSERT_ID() / last_insert_rowid()).
     pub last_id: i64,
-}
-
-fn bind_mysql<'q>(
-    mut q: Query<'q, MySql, MySqlArguments>,
-    values: &'q [Value],
-) -> Query<'q, MySql, MySqlArguments> {
-    for v in values {
-        q = match v {
-            Value::Null => q.bind(None::<String>),
-            Value::Int(i) => q.bind(*i),
-            Value::Float(f) => q.bind(*f),
-            Value::Text(s) => q.bind(s.as_str()),
-        };
-    }
-    q
-}
-
-fn bind_sqlite<'q>(
-    mut q: Query<'q, Sqlite, SqliteArguments>,
-    values: &'q [Value],
-) -> Query<'q, Sqlite, SqliteArguments> {
-    for v in values {
-        q = match v {
-            Value::Null => q.bind(None::<String>),
-            Value::Int(i) => q.bind(*i),
-            Value::Float(f) => q.bind(*f),
-            Value::Text(s) => q.bind(s.as_str()),
-        };
-    }
-    q
-}
-
-async fn limited<T>(
-    limit: std::time::Duration,
-    work: impl Future<Output = Result<T, String>>,
-) -> Result<T, String> {
-    match tokio::time::timeout(limit, work).await {
-        Ok(r) => r,
-        Err(_) => Err(format!("statement timed out after {}s", limit.as_secs())),
-    }
 }
 
 impl Tx {
@@ -123,7 +82,7 @@ impl Tx {
         match &mut self.conn {
             Conn::MySql(c, _) => {
                 limited(limit, async {
-                    bind_mysql(sqlx::query(sql), values)
+                    bind_values(sqlx::query(sql), values)
                         .fetch_all(&mut **c)
                         .await
                         .map(|rows| rows.iter().map(mysql_row).collect())
@@ -133,7 +92,7 @@ impl Tx {
             }
             Conn::Sqlite(c) => {
                 limited(limit, async {
-                    bind_sqlite(sqlx::query(sql), values)
+                    bind_values(sqlx::query(sql), values)
                         .fetch_all(&mut *c)
                         .await
                         .map(|rows| rows.iter().map(sqlite_row).collect())
@@ -150,7 +109,7 @@ impl Tx {
         match &mut self.conn {
             Conn::MySql(c, _) => {
                 limited(limit, async {
-                    bind_mysql(sqlx::query(sql), values)
+                    bind_values(sqlx::query(sql), values)
                         .execute(&mut **c)
                         .await
                         .map(|r| Done {
@@ -163,7 +122,7 @@ impl Tx {
             }
             Conn::Sqlite(c) => {
                 limited(limit, async {
-                    bind_sqlite(sqlx::query(sql), values)
+                    bind_values(sqlx::query(sql), values)
                         .execute(&mut *c)
                         .await
                         .map(|r| Done {
