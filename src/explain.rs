@@ -262,6 +262,27 @@ fn shown(zones: &[String]) -> String {
     }
 }
 
+/// Sets the verdict: the conclusions `lines` drew from the rows, then the audit's failures and
+/// warnings about the object, worst first; led by a clean bill when there are neither.
+pub(crate) fn set_verdict(e: &mut Explanation, mut lines: Vec<String>) {
+    let mut sorted: Vec<&Finding> = e.findings.iter().collect();
+    sorted.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    for f in sorted.into_iter().filter(|f| f.severity > Severity::Info) {
+        lines.push(format!(
+            "{} in {}: {}",
+            f.severity.as_str().to_uppercase(),
+            f.cell,
+            f.message
+        ));
+    }
+    if e.findings.iter().all(|f| f.severity == Severity::Info)
+        && e.cells.iter().all(|c| c.status == CellState::Ok)
+    {
+        lines.insert(0, "no problem found for this object".to_string());
+    }
+    e.verdict = lines;
+}
+
 /// Conclusions from the rows themselves plus the audit's failures and warnings about them.
 pub(crate) fn verdict(e: &mut Explanation, parent: &str) {
     let mut v = Vec::new();
@@ -293,24 +314,7 @@ pub(crate) fn verdict(e: &mut Explanation, parent: &str) {
             )),
         }
     }
-    let mut sorted: Vec<&Finding> = e.findings.iter().collect();
-    sorted.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    for f in sorted {
-        if f.severity > Severity::Info {
-            v.push(format!(
-                "{} in {}: {}",
-                f.severity.as_str().to_uppercase(),
-                f.cell,
-                f.message
-            ));
-        }
-    }
-    if e.findings.iter().all(|f| f.severity == Severity::Info)
-        && e.cells.iter().all(|c| c.status == CellState::Ok)
-    {
-        v.insert(0, "no problem found for this object".to_string());
-    }
-    e.verdict = v;
+    set_verdict(e, v);
 
     // Missing rows are copied from the parent; drifted values need --fix-drift, per cell.
     let mut by_cell: BTreeMap<&str, (BTreeSet<&str>, bool)> = BTreeMap::new();

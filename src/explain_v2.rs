@@ -3,8 +3,9 @@
 use crate::engine_v2::AuditedV2;
 use crate::explain::{
     AggregateRow, Explanation, HostRow, InstanceRow, Subject, instance_summary, related,
+    set_verdict,
 };
-use crate::findings::{CellState, Finding, Severity};
+use crate::findings::Severity;
 use crate::snapshot::CellData;
 use crate::topology_v2::API_NAME;
 use crate::v2::{self, ApiAggregate, ApiMappings, CellHosts};
@@ -197,22 +198,7 @@ fn verdict(e: &mut Explanation) {
         };
         v.push(line);
     }
-    let mut sorted: Vec<&Finding> = e.findings.iter().collect();
-    sorted.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    for f in sorted.into_iter().filter(|f| f.severity > Severity::Info) {
-        v.push(format!(
-            "{} in {}: {}",
-            f.severity.as_str().to_uppercase(),
-            f.cell,
-            f.message
-        ));
-    }
-    if e.findings.iter().all(|f| f.severity == Severity::Info)
-        && e.cells.iter().all(|c| c.status == CellState::Ok)
-    {
-        v.insert(0, "no problem found for this object".to_string());
-    }
-    e.verdict = v;
+    set_verdict(e, v);
 }
 
 pub fn explain(a: &AuditedV2, subject: Subject, id: &str) -> Explanation {
