@@ -132,6 +132,11 @@ pub struct AuditArgs {
     /// Count --lag back from this UTC time instead of now ('YYYY-MM-DD HH:MM:SS'), e.g. for a restored backup.
     #[arg(long, value_name = "TIME")]
     pub as_of: Option<String>,
+    /// How the instances check reads rows: `stream` (uuid order, merge-joined; memory stays flat) or
+    /// `hash` (unordered uuids and row hashes sorted in memory, only differing rows re-read; faster,
+    /// about 32 bytes per instance row) [default: stream].
+    #[arg(long, value_name = "MODE", value_parser = ["stream", "hash"])]
+    pub instances_mode: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -36,6 +36,7 @@ pub struct AuditConfig {
     pub ignore_flavor_access: bool,
     pub lag: Duration,
     pub as_of: Option<i64>,
+    pub instances_mode: checks::instances::Mode,
 }
 
 /// A configuration that cannot be audited at all.
@@ -63,6 +64,8 @@ struct FileConfig {
     brokers: Option<bool>,
     ignore_flavor_access: Option<bool>,
     lag: Option<u64>,
+    /// `stream` or `hash`, as `--instances-mode`.
+    instances_mode: Option<String>,
     connect_timeout: Option<u64>,
     statement_timeout: Option<u64>,
 }
@@ -341,6 +344,19 @@ impl AuditConfig {
                 .or(file.lag)
                 .map_or(crate::engine::DEFAULT_LAG, Duration::from_secs),
             as_of: args.as_of.as_deref().map(parse_as_of).transpose()?,
+            instances_mode: match args
+                .instances_mode
+                .as_deref()
+                .or(file.instances_mode.as_deref())
+            {
+                None => checks::instances::Mode::default(),
+                Some(m) => checks::instances::Mode::parse(m).ok_or_else(|| {
+                    ConfigError(format!(
+                        "instances_mode must be one of {}, not '{m}'",
+                        checks::instances::Mode::NAMES.join(", ")
+                    ))
+                })?,
+            },
         })
     }
 }
@@ -514,6 +530,7 @@ impl SyncConfig {
             ignore_flavor_access: true,
             lag: None,
             as_of: None,
+            instances_mode: None,
         };
         let audit = AuditConfig::from_args(&audit_args)?;
         let mut cells = Vec::new();

@@ -587,6 +587,44 @@ impl Session {
         RowStream { rx, task }
     }
 
+    /// Runs one query from `queries/` with its `?` placeholders bound, in order, to text values, and
+    /// decodes its rows by `kinds` as [`Session::stream`] does, so they equal streamed rows.
+    pub async fn fetch_bound_typed(
+        &mut self,
+        sql: &'static str,
+        binds: &[&str],
+        kinds: &[Kind],
+    ) -> Result<Vec<Row>, String> {
+        let limit = self.timeouts().statement;
+        let work = async {
+            match self {
+                Session::MySql(c, _) => {
+                    let mut q = sqlx::query(sql);
+                    for b in binds {
+                        q = q.bind(b.to_string());
+                    }
+                    q.fetch(&mut **c)
+                        .map_ok(|r| mysql_typed(&r, kinds))
+                        .try_collect::<Vec<_>>()
+                        .await
+                        .map_err(|e| describe(&e))
+                }
+                Session::Sqlite(c, _) => {
+                    let mut q = sqlx::query(sql);
+                    for b in binds {
+                        q = q.bind(b.to_string());
+                    }
+                    q.fetch(&mut **c)
+                        .map_ok(|r| sqlite_typed(&r, kinds))
+                        .try_collect::<Vec<_>>()
+                        .await
+                        .map_err(|e| describe(&e))
+                }
+            }
+        };
+        limited(limit, work).await
+    }
+
     /// Drops the connection instead of returning it to the pool (its protocol state is unknown).
     async fn close(self) {
         match self {

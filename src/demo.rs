@@ -149,6 +149,7 @@ pub async fn run(args: &DemoArgs) -> u8 {
         ignore_flavor_access: false,
         lag: crate::engine::DEFAULT_LAG,
         as_of: Some(FIXTURE_CLOCK),
+        instances_mode: Default::default(),
     };
     let report = audit_v1_cells(&parent, &children, &plan).await;
     print!("{}", render::render(&report, format(args.format)));

@@ -137,6 +137,8 @@ pub struct V1Plan<'a> {
     pub lag: std::time::Duration,
     /// The time `lag` counts back from (seconds since the epoch, UTC); `None` is now.
     pub as_of: Option<i64>,
+    /// How the instances check reads rows.
+    pub instances_mode: crate::checks::instances::Mode,
 }
 
 /// Nova's `[cells] instance_updated_at_threshold`: the heal task resyncs instances changed this recently.
@@ -152,6 +154,7 @@ impl<'a> V1Plan<'a> {
             ignore_flavor_access: cfg.ignore_flavor_access,
             lag: cfg.lag,
             as_of: cfg.as_of,
+            instances_mode: cfg.instances_mode,
         }
     }
 }
@@ -311,6 +314,7 @@ async fn read_and_check(
         lag: plan.lag,
         as_of,
         streamed: Default::default(),
+        instances_mode: plan.instances_mode,
     };
     // Streaming checks first, over the still-open snapshots, which are released right after.
     let mut streamed = std::collections::BTreeMap::new();

@@ -172,3 +172,16 @@ pub const INSTANCES_BY_UUID: StreamQuery = StreamQuery {
         "instance_type_id",
     ],
 };
+
+/// The instances check's hash mode: every instance unordered, with a hash of the compared columns
+/// (computed by the server on MySQL, by the program from the columns on SQLite).
+pub const INSTANCES_HASHED: StreamQuery = StreamQuery {
+    mysql: include_str!("../queries/v1_instances_hash.mysql.sql"),
+    sqlite: include_str!("../queries/v1_instances_hash.sqlite.sql"),
+    table: "instances",
+    columns: INSTANCES_BY_UUID.columns,
+};
+
+/// The full rows of [`INSTANCES_BY_UUIDS_BATCH`] instances by uuid (`?` each), for hash mode's re-reads.
+pub const INSTANCES_BY_UUIDS: &str = include_str!("../queries/v1_instances_by_uuids.sql");
+pub const INSTANCES_BY_UUIDS_BATCH: usize = 100;

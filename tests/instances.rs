@@ -1,5 +1,6 @@
 //! The instances check end to end: the fixture's inconsistencies and look-alikes on MariaDB and SQLite, the lag rule,
-//! older schemas, a collation that disagrees with the merge's order, and a seeded randomized deployment against a naive model.
+//! older schemas, a collation that disagrees with the merge's order, and a seeded randomized deployment against a naive model;
+//! each in both `--instances-mode`s (stream and hash), which must report identical findings.
 
 mod common;
 
@@ -13,6 +14,11 @@ use std::sync::OnceLock;
 const CELLS: [&str; 4] = ["api", "child1", "child2", "child3"];
 /// The fixture clock (see fixtures/v1/README-instances.md).
 const AS_OF: &str = "2019-10-01 12:00:00";
+/// The instances check's two ways of reading rows, as extra audit flags.
+const MODES: [&[&str]; 2] = [
+    &["--instances-mode", "stream"],
+    &["--instances-mode", "hash"],
+];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -175,9 +181,9 @@ fn outcomes(doc: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-fn assert_fixture(cells: &[(String, String)]) {
-    let (code, doc) = audit(cells, &["--as-of", AS_OF]);
-    assert_eq!(essentials(&doc), expected());
+fn assert_fixture(cells: &[(String, String)], mode: &[&str]) -> Value {
+    let (code, doc) = audit(cells, &[&["--as-of", AS_OF], mode].concat());
+    assert_eq!(essentials(&doc), expected(), "{mode:?}");
     assert_eq!(code, 2);
     for c in CELLS {
         assert!(
@@ -210,16 +216,128 @@ fn assert_fixture(cells: &[(String, String)]) {
             .unwrap()
             .contains("changed 600s ago")
     );
+    doc
+}
+
+/// The fixture's exact findings in both modes, and the two modes' findings identical in every field.
+fn assert_fixture_both_modes(cells: &[(String, String)]) {
+    let stream = assert_fixture(cells, MODES[0]);
+    let hash = assert_fixture(cells, MODES[1]);
+    assert_eq!(stream["findings"], hash["findings"]);
+    assert_eq!(stream["checks"], hash["checks"]);
 }
 
 #[test]
 fn mariadb_instance_findings_are_exact() {
-    assert_fixture(mariadb_deployment());
+    assert_fixture_both_modes(mariadb_deployment());
 }
 
 #[test]
 fn sqlite_instance_findings_are_exact() {
-    assert_fixture(sqlite_deployment());
+    assert_fixture_both_modes(sqlite_deployment());
+}
+
+/// A MariaDB parent over SQLite children: in hash mode the server's MD5 and the program's must agree.
+#[test]
+fn mixed_databases_hash_the_compared_columns_alike() {
+    let mut cells = vec![mariadb_deployment()[0].clone()];
+    cells.extend(sqlite_deployment()[1..].iter().cloned());
+    assert_fixture_both_modes(&cells);
+}
+
+/// NULL, '' and 'n', and values shifted across a column boundary, are differences in both modes.
+#[test]
+fn null_empty_and_shifted_values_are_drift_in_hash_mode() {
+    let server = MariaDb::shared();
+    let dir = tempfile::tempdir().unwrap();
+    // (uuid suffix, parent host, parent node, child host, child node); the last pair agrees.
+    let pairs = [
+        (1, "NULL", "'x'", "''", "'x'"),
+        (2, "'n'", "'x'", "NULL", "'x'"),
+        (3, "'a,b'", "'c'", "'a'", "'b,c'"),
+        (4, "'a'", "'bc'", "'ab'", "'c'"),
+        (5, "'h'", "NULL", "'h'", "NULL"),
+    ];
+    let sql = |top: bool| -> String {
+        let rows: Vec<String> = pairs
+            .iter()
+            .map(|(n, ph, pn, ch, cn)| {
+                let (h, nd, cell) = if top {
+                    (ph, pn, "'api!child1'")
+                } else {
+                    (ch, cn, "NULL")
+                };
+                format!(
+                    "('{}', 'vm', {h}, {nd}, {cell}, 0, '2019-01-01 00:00:00')",
+                    uuid(*n)
+                )
+            })
+            .collect();
+        format!(
+            "INSERT INTO instances (uuid, display_name, host, node, cell_name, deleted, updated_at) VALUES {};\n",
+            rows.join(", ")
+        )
+    };
+    let want: Vec<_> = (1..=4)
+        .map(|n| row("child1", "warning", "instance_drift", n))
+        .collect();
+    for kind in ["mariadb", "sqlite"] {
+        let mut cells = Vec::new();
+        for (name, top) in [("api", true), ("child1", false)] {
+            let url = if kind == "mariadb" {
+                let url = server.create_database(name);
+                server.load_sql_file(&url, &root().join("fixtures/schema/main.mysql.sql"));
+                server.exec(&url, &sql(top));
+                url
+            } else {
+                let file = dir.path().join(format!("{name}.sql"));
+                std::fs::write(&file, sql(top)).unwrap();
+                let schema = root().join("fixtures/schema/main.sqlite.sql");
+                common::sqlite_db(
+                    dir.path(),
+                    &format!("{name}.sqlite"),
+                    &[schema.as_path(), file.as_path()],
+                )
+            };
+            cells.push((name.to_string(), url));
+        }
+        for mode in MODES {
+            let (_, doc) = audit(&cells, &[&["--as-of", AS_OF], mode].concat());
+            assert_eq!(essentials(&doc), want, "{kind} {mode:?}");
+        }
+    }
+}
+
+#[test]
+fn an_unknown_instances_mode_is_a_configuration_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("cellaudit.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "instances_mode = \"sorted\"\n[parent]\nurl = \"{}\"\n[[child]]\nname = \"child1\"\nurl = \"{}\"\n",
+            sqlite_deployment()[0].1,
+            sqlite_deployment()[1].1
+        ),
+    )
+    .unwrap();
+    let out = Command::cargo_bin("cellaudit")
+        .unwrap()
+        .args(["audit", "--config", conf.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("instances_mode must be one of stream, hash, not 'sorted'"),
+        "{err}"
+    );
+    let out = Command::cargo_bin("cellaudit")
+        .unwrap()
+        .args(["audit", "--instances-mode", "sorted"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
 }
 
 #[test]
@@ -242,11 +360,13 @@ fn past_the_lag_lagging_rows_are_drift_and_ghosts() {
         )
     });
     for cells in [mariadb_deployment(), sqlite_deployment()] {
-        let (_, doc) = audit(cells, &["--as-of", AS_OF, "--lag", "0"]);
-        assert_eq!(essentials(&doc), want);
-        // A day later, the default lag no longer covers them either.
-        let (_, doc) = audit(cells, &["--as-of", "2019-10-02 12:00:00"]);
-        assert_eq!(essentials(&doc), want);
+        for mode in MODES {
+            let (_, doc) = audit(cells, &[&["--as-of", AS_OF, "--lag", "0"], mode].concat());
+            assert_eq!(essentials(&doc), want, "{mode:?}");
+            // A day later, the default lag no longer covers them either.
+            let (_, doc) = audit(cells, &[&["--as-of", "2019-10-02 12:00:00"], mode].concat());
+            assert_eq!(essentials(&doc), want, "{mode:?}");
+        }
     }
 }
 
@@ -258,19 +378,21 @@ fn a_child_without_a_compared_column_is_skipped_and_its_instances_are_not_called
         .map(|c| (c.to_string(), mariadb_cell(server, c, &fixtures(c))))
         .collect();
     server.exec(&cells[3].1, "ALTER TABLE instances DROP COLUMN node");
-    let (_, doc) = audit(&cells, &["--as-of", AS_OF]);
-    let skipped = doc["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["check"] == "instances" && c["cell"] == "child3")
-        .unwrap();
-    assert_eq!(skipped["status"], "skipped");
-    assert_eq!(skipped["reason"], "column `instances.node` is missing");
-    let mut want = expected();
-    // child3's own findings go; the parent's copies naming child3 (07, 09, 12) are not ghosts.
-    want.retain(|f| f.0 != "child3");
-    assert_eq!(essentials(&doc), want);
+    for mode in MODES {
+        let (_, doc) = audit(&cells, &[&["--as-of", AS_OF], mode].concat());
+        let skipped = doc["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == "instances" && c["cell"] == "child3")
+            .unwrap();
+        assert_eq!(skipped["status"], "skipped");
+        assert_eq!(skipped["reason"], "column `instances.node` is missing");
+        let mut want = expected();
+        // child3's own findings go; the parent's copies naming child3 (07, 09, 12) are not ghosts.
+        want.retain(|f| f.0 != "child3");
+        assert_eq!(essentials(&doc), want, "{mode:?}");
+    }
 }
 
 #[test]
@@ -492,16 +614,21 @@ fn randomized_deployments_report_exactly_the_generated_differences() {
                 };
                 cells.push((name.to_string(), url));
             }
-            let (_, doc) = audit(&cells, &["--as-of", AS_OF]);
-            let mut got = essentials(&doc);
-            for g in &mut got {
-                g.3 = g.3.to_ascii_lowercase();
+            let mut findings = Vec::new();
+            for mode in MODES {
+                let (_, doc) = audit(&cells, &[&["--as-of", AS_OF], mode].concat());
+                let mut got = essentials(&doc);
+                for g in &mut got {
+                    g.3 = g.3.to_ascii_lowercase();
+                }
+                got.sort_by_key(|f| (f.0.clone(), sev(&f.1), f.2.clone(), f.3.clone()));
+                let mut w = want.clone();
+                w.sort_by_key(|f| (f.0.clone(), sev(&f.1), f.2.clone(), f.3.clone()));
+                assert_eq!(got.len(), w.len(), "seed {seed} on {cells_kind} {mode:?}");
+                assert_eq!(got, w, "seed {seed} on {cells_kind} {mode:?}");
+                findings.push(doc["findings"].clone());
             }
-            got.sort_by_key(|f| (f.0.clone(), sev(&f.1), f.2.clone(), f.3.clone()));
-            let mut w = want.clone();
-            w.sort_by_key(|f| (f.0.clone(), sev(&f.1), f.2.clone(), f.3.clone()));
-            assert_eq!(got.len(), w.len(), "seed {seed} on {cells_kind}");
-            assert_eq!(got, w, "seed {seed} on {cells_kind}");
+            assert_eq!(findings[0], findings[1], "seed {seed} on {cells_kind}");
         }
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! Each cell's `instances` rows are read in its own task, in uuid order, inside the cell's open
 //! snapshot, and a k-way merge pairs the parent's rows with the children's. Nothing is loaded
-//! whole: memory is a few batches per cell whatever the deployment's size.
+//! whole: memory is a few batches per cell whatever the deployment's size. That is the default
+//! [`Mode::Stream`]; [`Mode::Hash`] (in [`hash`]) trades memory per row for skipping the server's
+//! sort. Both feed the same classifier ([`Audit::group`]), so they report the same findings.
 //!
 //! Severities, by what the inconsistency does to users and operators:
 //! - failure: an instance that runs in a child but that the API cannot see or reach: missing or
@@ -18,14 +20,40 @@
 //!   asynchronous cast, and Nova's heal task resyncs rows changed within
 //!   `instance_updated_at_threshold` (3600 s), so such a difference is normally in flight.
 
+mod hash;
+
 use super::{CheckRun, Sessions, V1Context};
-use crate::db::{Kind, RowStream, Value};
+use crate::db::{Kind, RowStream, Session, Value};
 use crate::findings::{Finding, Outcome, Severity};
 use crate::merge::{Group, Merge, Step};
 use crate::queries::INSTANCES_BY_UUID;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const CHECK: &str = "instances";
+
+/// How the instances check reads the cells' rows (`--instances-mode`, config `instances_mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// In uuid order, merge-joined as streams: memory stays flat whatever the table size.
+    #[default]
+    Stream,
+    /// Unordered uuids with a hash of the compared columns, sorted in the program; only the rows
+    /// that may differ are read again in full. Skips the server's sort, the main cost of `Stream`,
+    /// for about 32 bytes of memory per instance row.
+    Hash,
+}
+
+impl Mode {
+    pub const NAMES: [&'static str; 2] = ["stream", "hash"];
+
+    pub fn parse(name: &str) -> Option<Mode> {
+        match name {
+            "stream" => Some(Mode::Stream),
+            "hash" => Some(Mode::Hash),
+            _ => None,
+        }
+    }
+}
 
 /// Batches in flight per cell, and the rows in flight over all cells: memory is bounded by the
 /// budget, not by the number of cells (CERN ran about 70) nor by the size of any table.
@@ -115,9 +143,7 @@ async fn run(ctx: &V1Context<'_>, sessions: &mut Sessions) -> CheckRun {
     };
     let mut run = CheckRun::default();
     // Source 0 is the parent; `slots[i]` is the child index of source i + 1.
-    let sql = q.sql(psession.dialect());
-    let batch = batch_rows(1 + ctx.children.len());
-    let mut streams: Vec<RowStream> = vec![psession.stream(sql, KINDS, batch, DEPTH)];
+    let mut sources: Vec<Session> = vec![psession];
     let mut slots: Vec<usize> = Vec::new();
     let mut unaudited: BTreeSet<String> = BTreeSet::new();
     for (i, c) in ctx.children.iter().enumerate() {
@@ -133,8 +159,7 @@ async fn run(ctx: &V1Context<'_>, sessions: &mut Sessions) -> CheckRun {
         }
         match sessions.children.get_mut(i).and_then(Option::take) {
             Some(s) => {
-                let sql = q.sql(s.dialect());
-                streams.push(s.stream(sql, KINDS, batch, DEPTH));
+                sources.push(s);
                 slots.push(i);
             }
             None => {
@@ -161,24 +186,15 @@ async fn run(ctx: &V1Context<'_>, sessions: &mut Sessions) -> CheckRun {
         findings: Vec::new(),
     };
 
-    let mut merge = Merge::new(streams, UUID);
-    let mut failed: BTreeMap<usize, String> = BTreeMap::new();
-    while let Some(step) = merge.next().await {
-        match step {
-            Step::Group(g) => audit.group(&g),
-            Step::Failed { source: 0, error } => {
-                failed.insert(0, error);
-                break;
-            }
-            Step::Failed { source, error } => {
-                audit.unaudited.insert(names[source].to_string());
-                failed.insert(source, error);
-            }
+    let (failed, back) = match ctx.instances_mode {
+        Mode::Stream => {
+            let batch = batch_rows(1 + ctx.children.len());
+            merge_streams(&mut audit, sources, batch).await
         }
-    }
+        Mode::Hash => hash::audit(&mut audit, sources).await,
+    };
     // Give every session back to the engine; a stream abandoned midway closes its connection.
-    for (i, s) in merge.into_sources().into_iter().enumerate() {
-        let back = s.finish().await;
+    for (i, back) in back.into_iter().enumerate() {
         if i == 0 {
             sessions.parent = back;
         } else if let Some(slot) = sessions.children.get_mut(slots[i - 1]) {
@@ -225,6 +241,45 @@ async fn run(ctx: &V1Context<'_>, sessions: &mut Sessions) -> CheckRun {
     }
     run.findings = findings;
     run
+}
+
+/// Source index → why it failed; a failed parent (source 0) voids the whole comparison.
+type Failures = BTreeMap<usize, String>;
+
+/// Stream mode: every source in uuid order, k-way merged group by group.
+/// Returns the failures and each source's session (`None` where its connection had to close).
+async fn merge_streams(
+    audit: &mut Audit<'_>,
+    sources: Vec<Session>,
+    batch: usize,
+) -> (Failures, Vec<Option<Session>>) {
+    let streams: Vec<RowStream> = sources
+        .into_iter()
+        .map(|s| {
+            let sql = INSTANCES_BY_UUID.sql(s.dialect());
+            s.stream(sql, KINDS, batch, DEPTH)
+        })
+        .collect();
+    let mut merge = Merge::new(streams, UUID);
+    let mut failed = Failures::new();
+    while let Some(step) = merge.next().await {
+        match step {
+            Step::Group(g) => audit.group(&g),
+            Step::Failed { source: 0, error } => {
+                failed.insert(0, error);
+                break;
+            }
+            Step::Failed { source, error } => {
+                audit.unaudited.insert(audit.names[source].to_string());
+                failed.insert(source, error);
+            }
+        }
+    }
+    let mut back = Vec::new();
+    for s in merge.into_sources() {
+        back.push(s.finish().await);
+    }
+    (failed, back)
 }
 
 fn stream_error(cell: &str, error: &str) -> Finding {
@@ -288,7 +343,53 @@ fn json(v: &Value) -> serde_json::Value {
     }
 }
 
+/// One row of a group as [`Audit::triage`] sees it: enough to tell whether anything is wrong,
+/// not to say what.
+#[derive(Debug, Clone, Copy)]
+struct Side<'r> {
+    source: usize,
+    deleted: bool,
+    cell_name: Option<&'r str>,
+}
+
+impl<'r> Side<'r> {
+    fn of(source: usize, row: &'r crate::db::Row) -> Side<'r> {
+        Side {
+            source,
+            deleted: row[DELETED].truthy(),
+            cell_name: text(&row[CELL_NAME]),
+        }
+    }
+}
+
 impl Audit<'_> {
+    /// Whether [`Audit::group`] can report anything for a group with these rows: `false` only when
+    /// it certainly reports nothing. `same(child)` says whether that child row's compared columns
+    /// equal the parent's. Hash mode re-reads in full only the groups this lets through, so it
+    /// must follow `group`'s branches exactly; stream mode runs it too, so the exact-findings
+    /// tests of both modes exercise it.
+    fn triage(&self, parent: Option<Side>, kids: &[Side], same: impl Fn(&Side) -> bool) -> bool {
+        let mut live = kids.iter().filter(|k| !k.deleted);
+        match (live.next(), live.next()) {
+            (Some(_), Some(_)) => true,
+            (Some(child), None) => match parent {
+                Some(p) if !p.deleted => {
+                    p.cell_name.map(cell_of) != Some(self.names[child.source]) || !same(child)
+                }
+                _ => true,
+            },
+            (None, _) => match parent {
+                Some(p) if !p.deleted => {
+                    !kids.is_empty()
+                        || p.cell_name
+                            .map(cell_of)
+                            .is_some_and(|c| !self.unaudited.contains(c))
+                }
+                _ => false,
+            },
+        }
+    }
+
     /// A live parent row and one live child row that agree: almost every group at scale.
     /// Checked without allocating, since the rest of `group` formats messages up front.
     fn healthy(&self, g: &Group) -> bool {
@@ -306,6 +407,21 @@ impl Audit<'_> {
             return;
         }
         let parent = g.from_source(0);
+        let kid_sides: Vec<Side> = g
+            .rows
+            .iter()
+            .filter(|(s, _)| *s != 0)
+            .map(|(s, r)| Side::of(*s, r))
+            .collect();
+        let same = |k: &Side| {
+            let (Some(p), Some(c)) = (parent, g.from_source(k.source)) else {
+                return false;
+            };
+            COMPARED.iter().all(|(i, _)| p[*i] == c[*i])
+        };
+        if !self.triage(parent.map(|p| Side::of(0, p)), &kid_sides, same) {
+            return;
+        }
         let kids: Vec<(&str, &crate::db::Row)> = g
             .rows
             .iter()

@@ -82,6 +82,8 @@ pub struct V1Context<'a> {
     pub as_of: i64,
     /// What the streaming checks found, by check name, filled before the other checks run.
     pub streamed: BTreeMap<&'static str, CheckRun>,
+    /// How the instances check reads rows: ordered streams (flat memory) or unordered hashes (faster).
+    pub instances_mode: instances::Mode,
 }
 
 impl V1Context<'_> {
