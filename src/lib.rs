@@ -97,21 +97,9 @@ pub async fn run(cli: cli::Cli) -> u8 {
 
 /// `cellaudit audit --api-db/--nova-conf`: the cells v2 audit, rendered like any other report.
 async fn run_audit_v2(args: &cli::AuditArgs) -> u8 {
-    let cfg = config::topology_of(args).and_then(|_| {
-        config::v2_config(
-            &args.v2,
-            args.topology.connect_timeout,
-            args.topology.statement_timeout,
-            &args.check,
-            config::format(args.format),
-        )
-    });
-    let cfg = match cfg {
+    let cfg = match v2_config_of(args, &args.check) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("cellaudit: {e}");
-            return exit_codes::AUDIT_ERROR;
-        }
+        Err(code) => return code,
     };
     let report = engine_v2::audit_v2(&cfg).await;
     match write_report(&report, cfg.format, args.output.as_deref()) {
@@ -241,34 +229,14 @@ async fn run_explain(args: &cli::ExplainArgs) -> u8 {
         Vec::new()
     };
     let e = explain::explain(&audited, args.subject, &args.id, instances);
-    let text = match cfg.format {
-        render::Format::Json => render::explain::json(&e),
-        _ => render::explain::table(&e),
-    };
-    match emit(&text) {
-        exit_codes::CONSISTENT => exit_codes::for_findings(&e.findings),
-        failed => failed,
-    }
+    emit_explanation(&e, cfg.format)
 }
 
 /// `explain` over a cells v2 deployment: the API DB's view of the object next to every cell's.
 async fn run_explain_v2(args: &cli::ExplainArgs) -> u8 {
-    let a = &args.audit;
-    let cfg = config::topology_of(a).and_then(|_| {
-        config::v2_config(
-            &a.v2,
-            a.topology.connect_timeout,
-            a.topology.statement_timeout,
-            &[],
-            config::format(a.format),
-        )
-    });
-    let cfg = match cfg {
+    let cfg = match v2_config_of(&args.audit, &[]) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("cellaudit: {e}");
-            return exit_codes::AUDIT_ERROR;
-        }
+        Err(code) => return code,
     };
     let audited = engine_v2::audit_v2_keep(&cfg).await;
     if let Some(why) = &audited.report.aborted {
@@ -276,9 +244,32 @@ async fn run_explain_v2(args: &cli::ExplainArgs) -> u8 {
         return exit_codes::AUDIT_ERROR;
     }
     let e = explain_v2::explain(&audited, args.subject, &args.id);
-    let text = match cfg.format {
-        render::Format::Json => render::explain::json(&e),
-        _ => render::explain::table(&e),
+    emit_explanation(&e, cfg.format)
+}
+
+/// The cells v2 configuration of an audit command line; on error, says why and gives the exit code.
+fn v2_config_of(a: &cli::AuditArgs, checks: &[String]) -> Result<topology_v2::V2Config, u8> {
+    config::topology_of(a)
+        .and_then(|_| {
+            config::v2_config(
+                &a.v2,
+                a.topology.connect_timeout,
+                a.topology.statement_timeout,
+                checks,
+                config::format(a.format),
+            )
+        })
+        .map_err(|e| {
+            eprintln!("cellaudit: {e}");
+            exit_codes::AUDIT_ERROR
+        })
+}
+
+/// Prints an explanation (JSON, else the table) and exits on the findings it cites.
+fn emit_explanation(e: &explain::Explanation, format: render::Format) -> u8 {
+    let text = match format {
+        render::Format::Json => render::explain::json(e),
+        _ => render::explain::table(e),
     };
     match emit(&text) {
         exit_codes::CONSISTENT => exit_codes::for_findings(&e.findings),
