@@ -111,15 +111,6 @@ impl Finding {
         self.child = serde_json::to_value(child).ok();
         self
     }
-
-    /// The natural key as `k=v` pairs, for text output.
-    pub fn key_text(&self) -> String {
-        self.key
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
 }
 
 /// Whether a check could run against a cell.
