@@ -2,8 +2,7 @@
 
 mod common;
 
-use assert_cmd::Command;
-use common::MariaDb;
+use common::{MariaDb, cellaudit_env, root, v1_audit_args};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -12,21 +11,9 @@ const CELLS: [&str; 4] = ["api", "child1", "child2", "child3"];
 const ISSUE2_CHECKS: &str =
     "cell_registry,aggregates,aggregate_metadata,aggregate_hosts,availability_zones";
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn fixture(cell: &str) -> PathBuf {
-    let file = if cell == "api" { "parent" } else { cell };
-    root().join(format!("fixtures/v1/{file}.sql"))
-}
-
 /// Loads Nova's schema and one cell's fixture rows into a fresh database on `server`.
 fn load_cell(server: &MariaDb, cell: &str) -> String {
-    let url = server.create_database(cell);
-    server.load_sql_file(&url, &root().join("fixtures/schema/main.mysql.sql"));
-    server.load_sql_file(&url, &fixture(cell));
-    url
+    common::mariadb_cell(server, cell, &common::v1_fixtures(cell, &[""]))
 }
 
 /// The fixture deployment on the shared server, built once; tests that change it build their own.
@@ -45,16 +32,10 @@ fn sqlite_deployment() -> &'static Vec<(String, String)> {
     static D: OnceLock<(tempfile::TempDir, Vec<(String, String)>)> = OnceLock::new();
     &D.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let schema = root().join("fixtures/schema/main.sqlite.sql");
         let cells = CELLS
             .iter()
             .map(|c| {
-                let f = fixture(c);
-                let url = common::sqlite_db(
-                    dir.path(),
-                    &format!("{c}.sqlite"),
-                    &[schema.as_path(), f.as_path()],
-                );
+                let url = common::sqlite_cell(dir.path(), c, &common::v1_fixtures(c, &[""]));
                 (c.to_string(), url)
             })
             .collect();
@@ -63,46 +44,9 @@ fn sqlite_deployment() -> &'static Vec<(String, String)> {
     .1
 }
 
-fn audit_args(cells: &[(String, String)]) -> Vec<String> {
-    let mut args = vec!["audit".to_string()];
-    for (name, url) in cells {
-        if name == "api" {
-            args.extend([
-                "--parent".into(),
-                url.clone(),
-                "--parent-name".into(),
-                "api".into(),
-            ]);
-        } else {
-            args.extend(["--child".into(), format!("{name}={url}")]);
-        }
-    }
-    args
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn cellaudit(args: &[String], env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::cargo_bin("cellaudit").unwrap();
-    cmd.args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
-
 fn json_run(mut args: Vec<String>) -> (i32, Value) {
     args.extend(["--format".into(), "json".into()]);
-    let run = cellaudit(&args, &[]);
+    let run = cellaudit_env(&args, &[]);
     let doc: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
         panic!(
             "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
@@ -132,7 +76,7 @@ fn golden() -> Vec<Value> {
 }
 
 fn assert_golden(cells: &[(String, String)]) {
-    let mut args = audit_args(cells);
+    let mut args = v1_audit_args(cells);
     args.extend(["--check".into(), ISSUE2_CHECKS.into()]);
     let (code, doc) = json_run(args);
     assert_eq!(essentials(&doc), golden());
@@ -154,7 +98,7 @@ fn sqlite_findings_match_the_golden_file() {
 
 #[test]
 fn json_document_follows_the_documented_schema() {
-    let (_, doc) = json_run(audit_args(mariadb_deployment()));
+    let (_, doc) = json_run(v1_audit_args(mariadb_deployment()));
     assert_eq!(doc["tool"], "cellaudit");
     assert_eq!(doc["topology"], "cells-v1");
     let cells = doc["cells"].as_array().unwrap();
@@ -229,7 +173,7 @@ fn json_document_follows_the_documented_schema() {
 
 #[test]
 fn table_output_names_objects_and_shows_the_drift_as_a_diff() {
-    let run = cellaudit(&audit_args(mariadb_deployment()), &[]);
+    let run = cellaudit_env(&v1_audit_args(mariadb_deployment()), &[]);
     assert_eq!(run.code, 2);
     let out = &run.stdout;
     assert!(out.contains("SUMMARY (check x cell)"), "{out}");
@@ -249,13 +193,13 @@ fn table_output_names_objects_and_shows_the_drift_as_a_diff() {
 
 #[test]
 fn broker_credentials_never_appear_in_any_output() {
-    let (_, doc) = json_run(audit_args(mariadb_deployment()));
+    let (_, doc) = json_run(v1_audit_args(mariadb_deployment()));
     assert!(!doc.to_string().contains("MQ-SECRET"));
 }
 
 #[test]
 fn expect_all_requires_every_parent_aggregate_in_every_child() {
-    let mut args = audit_args(sqlite_deployment());
+    let mut args = v1_audit_args(sqlite_deployment());
     args.extend([
         "--check".into(),
         "aggregates".into(),
@@ -321,7 +265,7 @@ fn wrong_password_is_one_clear_line_and_the_other_cells_are_still_audited() {
     );
     let mut cells = cells.clone();
     cells[2].1 = url_with_password(server, &cells[2].1, "nova_ro", "Wr0ng-Battery");
-    let (code, doc) = json_run(audit_args(&cells));
+    let (code, doc) = json_run(v1_audit_args(&cells));
     assert_eq!(code, 2);
     let child2 = &doc["cells"][2];
     assert_eq!(child2["status"], "unreachable");
@@ -354,7 +298,7 @@ fn wrong_password_is_one_clear_line_and_the_other_cells_are_still_audited() {
         !f.iter()
             .any(|x| x["cell"] == "child2" && x["check"] != "connectivity")
     );
-    let table = cellaudit(&audit_args(&cells), &[]);
+    let table = cellaudit_env(&v1_audit_args(&cells), &[]);
     assert!(!table.stdout.contains("Wr0ng-Battery") && !table.stderr.contains("Wr0ng-Battery"));
     assert!(table.stdout.contains("UNREACHABLE"));
 }
@@ -370,7 +314,7 @@ fn password_from_environment_or_file_instead_of_the_url() {
     let mut cells = cells.clone();
     cells[1].1 =
         url_with_password(server, &cells[1].1, "nova_env", "").replace("nova_env:@", "nova_env@");
-    let mut args = audit_args(&cells);
+    let mut args = v1_audit_args(&cells);
     args.extend([
         "--password-env".into(),
         "child1=CHILD1_DB_PW".into(),
@@ -379,7 +323,7 @@ fn password_from_environment_or_file_instead_of_the_url() {
         "--format".into(),
         "json".into(),
     ]);
-    let run = cellaudit(&args, &[("CHILD1_DB_PW", "s3cret+pw")]);
+    let run = cellaudit_env(&args, &[("CHILD1_DB_PW", "s3cret+pw")]);
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(doc["cells"][1]["status"], "ok", "{}", doc["cells"][1]);
     assert_eq!(essentials(&doc), golden());
@@ -387,14 +331,14 @@ fn password_from_environment_or_file_instead_of_the_url() {
     let dir = tempfile::tempdir().unwrap();
     let pw = dir.path().join("child1.pw");
     std::fs::write(&pw, "s3cret+pw\n").unwrap();
-    let mut args = audit_args(&cells);
+    let mut args = v1_audit_args(&cells);
     args.extend([
         "--password-file".into(),
         format!("child1={}", pw.display()),
         "--format".into(),
         "json".into(),
     ]);
-    let run = cellaudit(&args, &[]);
+    let run = cellaudit_env(&args, &[]);
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(doc["cells"][1]["status"], "ok", "{}", doc["cells"][1]);
     assert!(!run.stdout.contains("s3cret"));
@@ -406,7 +350,7 @@ fn a_dead_cell_is_reported_and_the_rest_audited() {
     let mut cells = mariadb_deployment().clone();
     cells[3].1 = load_cell(&private, "child3");
     private.kill();
-    let mut args = audit_args(&cells);
+    let mut args = v1_audit_args(&cells);
     args.extend(["--connect-timeout".into(), "3".into()]);
     let (code, doc) = json_run(args);
     assert_eq!(code, 2);
@@ -447,9 +391,9 @@ fn a_dead_cell_is_reported_and_the_rest_audited() {
 fn unreachable_parent_means_the_audit_could_not_run() {
     let mut cells = sqlite_deployment().clone();
     cells[0].1 = "mysql://nova:pw-parent@127.0.0.1:1/nova".into();
-    let mut args = audit_args(&cells);
+    let mut args = v1_audit_args(&cells);
     args.extend(["--connect-timeout".into(), "3".into()]);
-    let run = cellaudit(&args, &[]);
+    let run = cellaudit_env(&args, &[]);
     assert_eq!(run.code, 255);
     assert!(
         run.stdout
@@ -464,7 +408,7 @@ fn unreachable_parent_means_the_audit_could_not_run() {
 fn a_bad_child_url_names_the_cell_and_the_others_are_audited() {
     let mut cells = sqlite_deployment().clone();
     cells[1].1 = "mysql://nova:pw-x@db.example.org/nova?frobnicate=1".into();
-    let (code, doc) = json_run(audit_args(&cells));
+    let (code, doc) = json_run(v1_audit_args(&cells));
     assert_eq!(code, 2);
     assert_eq!(doc["cells"][1]["status"], "misconfigured");
     assert_eq!(
@@ -487,7 +431,7 @@ fn a_table_missing_in_an_older_schema_skips_the_check_with_the_reason() {
         &cells[2].1,
         "DROP TABLE cells; ALTER TABLE aggregates DROP COLUMN uuid;",
     );
-    let (_, doc) = json_run(audit_args(&cells));
+    let (_, doc) = json_run(v1_audit_args(&cells));
     let outcome = doc["checks"]
         .as_array()
         .unwrap()
@@ -540,7 +484,7 @@ fn malformed_config_is_one_line_and_exit_255() {
         "bad.toml",
         "[parent]\nurl = \"mysql://nova:pw-in-config@h/nova\"\n[[child]]\nname = \"c1\"\nurll = \"x\"\n",
     );
-    let run = cellaudit(
+    let run = cellaudit_env::<String>(
         &["audit".into(), "--config".into(), cfg.display().to_string()],
         &[],
     );
@@ -558,9 +502,9 @@ fn malformed_config_is_one_line_and_exit_255() {
 
 #[test]
 fn usage_errors_exit_255_not_2() {
-    let run = cellaudit(&["audit".into(), "--format".into(), "yaml".into()], &[]);
+    let run = cellaudit_env::<String>(&["audit".into(), "--format".into(), "yaml".into()], &[]);
     assert_eq!(run.code, 255);
-    let run = cellaudit(
+    let run = cellaudit_env::<String>(
         &["audit".into(), "--parent".into(), "sqlite:///x".into()],
         &[],
     );
@@ -573,7 +517,7 @@ fn usage_errors_exit_255_not_2() {
 
 #[test]
 fn help_shows_no_secret_from_the_environment() {
-    let run = cellaudit(
+    let run = cellaudit_env::<String>(
         &["audit".into(), "--help".into()],
         &[("CHILD1_DB_PW", "env-secret-value")],
     );
@@ -620,9 +564,9 @@ fn exit_codes_follow_nova_status() {
         ("api".to_string(), p.clone()),
         ("c1".to_string(), c.clone()),
     ];
-    let mut args = audit_args(&cells);
+    let mut args = v1_audit_args(&cells);
     args.extend(["--check".into(), ISSUE2_CHECKS.into()]);
-    let run = cellaudit(&args, &[]);
+    let run = cellaudit_env(&args, &[]);
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert!(
         run.stdout
@@ -647,7 +591,7 @@ fn exit_codes_follow_nova_status() {
     })
     .join()
     .unwrap();
-    let run = cellaudit(&args, &[]);
+    let run = cellaudit_env(&args, &[]);
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(
         run.stdout
@@ -659,13 +603,13 @@ fn exit_codes_follow_nova_status() {
 
 #[test]
 fn demo_finds_the_az_bug_in_one_command() {
-    let run = cellaudit(&["demo".into(), "--format".into(), "json".into()], &[]);
+    let run = cellaudit_env::<String>(&["demo".into(), "--format".into(), "json".into()], &[]);
     assert_eq!(run.code, 2);
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
     let headline = serde_json::json!({"check": "aggregates", "kind": "missing_in_child", "severity": "failure", "cell": "child2", "key": {"aggregate": "az-west-agg"}});
     assert!(essentials(&doc).contains(&headline));
     assert!(run.stderr.contains("building a cells v1 deployment"));
-    let table = cellaudit(&["demo".into()], &[]);
+    let table = cellaudit_env::<String>(&["demo".into()], &[]);
     assert_eq!(table.code, 2);
     assert!(
         table.stdout.contains("FINDINGS in child2"),

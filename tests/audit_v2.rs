@@ -2,18 +2,13 @@
 
 mod common;
 
-use assert_cmd::Command;
-use common::MariaDb;
+use common::{MariaDb, cellaudit, root};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
 const CELLS: [&str; 4] = ["cell0", "cell1", "cell2", "cell3"];
 const CELL3_UUID: &str = "c3333333-3333-4333-8333-333333333333";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// One deployment: the API DB's URL and each cell's (name, URL), all on `server`.
 struct Deployment {
@@ -89,25 +84,6 @@ fn pointed(server: &MariaDb) -> &'static (Deployment, PathBuf, tempfile::TempDir
         .unwrap();
         (d, conf, dir)
     })
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn cellaudit(args: &[String]) -> Run {
-    let out = Command::cargo_bin("cellaudit")
-        .unwrap()
-        .args(args)
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
 }
 
 fn args(list: &[&str]) -> Vec<String> {

@@ -3,15 +3,11 @@
 mod common;
 
 use assert_cmd::Command;
+use common::root;
 use serde_json::{Value, json};
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 const CELLS: [&str; 4] = ["api", "child1", "child2", "child3"];
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// Builds the fixture deployment the way `cellaudit demo --keep` does, so explain sees every fixture file.
 fn deployment() -> &'static (tempfile::TempDir, Vec<String>) {

@@ -3,13 +3,9 @@
 mod common;
 
 use assert_cmd::Command;
+use common::root;
 use serde_json::{Value, json};
-use std::path::PathBuf;
 use std::sync::OnceLock;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// `--api-db` and a `--cell-url` per cell, so the dumped `cell_mappings` need not point at this server.
 fn topology() -> &'static Vec<String> {

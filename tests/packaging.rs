@@ -3,30 +3,10 @@
 
 mod common;
 
-use assert_cmd::Command;
 use cellaudit::config::config_path;
 use clap::CommandFactory as _;
+use common::cellaudit_env;
 use std::path::{Path, PathBuf};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn cellaudit(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::cargo_bin("cellaudit").unwrap();
-    cmd.args(args).env_remove("CELLAUDIT_CONFIG");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
 
 /// Every visible subcommand, read from the same clap definitions the binary uses.
 fn subcommands() -> Vec<String> {
@@ -45,7 +25,7 @@ fn subcommands() -> Vec<String> {
 fn completion_scripts_name_every_subcommand() {
     let names = subcommands();
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
-        let run = cellaudit(&["completions", shell], &[]);
+        let run = cellaudit_env(&["completions", shell], &[]);
         assert_eq!(run.code, 0, "{shell}: {}", run.stderr);
         assert!(run.stdout.len() > 500, "{shell}: {}", run.stdout);
         for n in &names {
@@ -60,12 +40,12 @@ fn completion_scripts_name_every_subcommand() {
             );
         }
     }
-    assert_ne!(cellaudit(&["completions", "tcsh"], &[]).code, 0);
+    assert_ne!(cellaudit_env(&["completions", "tcsh"], &[]).code, 0);
 }
 
 #[test]
 fn bash_completion_script_is_valid_bash() {
-    let run = cellaudit(&["completions", "bash"], &[]);
+    let run = cellaudit_env(&["completions", "bash"], &[]);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("cellaudit.bash");
     std::fs::write(&file, &run.stdout).unwrap();
@@ -83,7 +63,7 @@ fn bash_completion_script_is_valid_bash() {
 
 #[test]
 fn man_page_lists_every_subcommand() {
-    let run = cellaudit(&["man"], &[]);
+    let run = cellaudit_env(&["man"], &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stdout.starts_with(".ie \\n(.g .ds Aq"),
@@ -107,7 +87,7 @@ fn man_page_lists_every_subcommand() {
 #[test]
 fn man_dir_writes_one_page_per_subcommand() {
     let dir = tempfile::tempdir().unwrap();
-    let run = cellaudit(&["man", "--dir", dir.path().to_str().unwrap()], &[]);
+    let run = cellaudit_env(&["man", "--dir", dir.path().to_str().unwrap()], &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let mut want: Vec<PathBuf> = subcommands()
         .iter()
@@ -130,7 +110,7 @@ fn man_dir_writes_one_page_per_subcommand() {
 
 #[test]
 fn version_names_the_git_revision() {
-    let run = cellaudit(&["--version"], &[]);
+    let run = cellaudit_env(&["--version"], &[]);
     assert_eq!(run.code, 0);
     let line = run.stdout.trim();
     let pkg = env!("CARGO_PKG_VERSION");
@@ -215,7 +195,7 @@ fn cellaudit_config_variable_names_the_file() {
     )
     .unwrap();
     let args = ["audit", "--check", "cell_registry", "--format", "json"];
-    let run = cellaudit(&args, &[("CELLAUDIT_CONFIG", toml.to_str().unwrap())]);
+    let run = cellaudit_env(&args, &[("CELLAUDIT_CONFIG", toml.to_str().unwrap())]);
     let doc: serde_json::Value = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("{e}: {} {}", run.stdout, run.stderr));
     let cells: Vec<&str> = doc["cells"]
@@ -228,7 +208,7 @@ fn cellaudit_config_variable_names_the_file() {
     assert_eq!(doc["cells"][1]["status"], "ok");
 
     let missing = dir.path().join("missing.toml");
-    let run = cellaudit(&args, &[("CELLAUDIT_CONFIG", missing.to_str().unwrap())]);
+    let run = cellaudit_env(&args, &[("CELLAUDIT_CONFIG", missing.to_str().unwrap())]);
     assert_eq!(run.code, 255);
     assert!(
         run.stderr

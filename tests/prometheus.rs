@@ -3,11 +3,10 @@
 
 mod common;
 
-use assert_cmd::Command;
-use common::MariaDb;
+use common::{MariaDb, cellaudit, root};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -16,29 +15,14 @@ const CELLS: [&str; 4] = ["api", "child1", "child2", "child3"];
 const GOLDEN_CHECKS: &str =
     "cell_registry,aggregates,aggregate_metadata,aggregate_hosts,availability_zones";
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn fixture(cell: &str) -> PathBuf {
-    let file = if cell == "api" { "parent" } else { cell };
-    root().join(format!("fixtures/v1/{file}.sql"))
-}
-
 fn sqlite_deployment() -> &'static Vec<(String, String)> {
     static D: OnceLock<(tempfile::TempDir, Vec<(String, String)>)> = OnceLock::new();
     &D.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let schema = root().join("fixtures/schema/main.sqlite.sql");
         let cells = CELLS
             .iter()
             .map(|c| {
-                let f = fixture(c);
-                let url = common::sqlite_db(
-                    dir.path(),
-                    &format!("{c}.sqlite"),
-                    &[schema.as_path(), f.as_path()],
-                );
+                let url = common::sqlite_cell(dir.path(), c, &common::v1_fixtures(c, &[""]));
                 (c.to_string(), url)
             })
             .collect();
@@ -52,50 +36,17 @@ fn mariadb_deployment() -> Vec<(String, String)> {
     CELLS
         .iter()
         .map(|c| {
-            let url = server.create_database(&format!("prom_{c}"));
-            server.load_sql_file(&url, &root().join("fixtures/schema/main.mysql.sql"));
-            server.load_sql_file(&url, &fixture(c));
+            let url =
+                common::mariadb_cell(server, &format!("prom_{c}"), &common::v1_fixtures(c, &[""]));
             (c.to_string(), url)
         })
         .collect()
 }
 
 fn audit_args(cells: &[(String, String)]) -> Vec<String> {
-    let mut args = vec!["audit".to_string()];
-    for (name, url) in cells {
-        if name == "api" {
-            args.extend([
-                "--parent".into(),
-                url.clone(),
-                "--parent-name".into(),
-                "api".into(),
-            ]);
-        } else {
-            args.extend(["--child".into(), format!("{name}={url}")]);
-        }
-    }
+    let mut args = common::v1_audit_args(cells);
     args.extend(["--check".into(), GOLDEN_CHECKS.into()]);
     args
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn cellaudit(args: &[String]) -> Run {
-    let out = Command::cargo_bin("cellaudit")
-        .unwrap()
-        .args(args)
-        .env_remove("CELLAUDIT_CONFIG")
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
 }
 
 fn now() -> f64 {

@@ -3,13 +3,12 @@
 
 mod common;
 
-use assert_cmd::Command;
 use cellaudit::cli::{Cli, Command as Sub};
 use cellaudit::config::SyncConfig;
 use cellaudit::exit_codes;
 use cellaudit::sync::{self, Confirm, Hooks};
 use clap::Parser;
-use common::{MariaDb, db_name};
+use common::{MariaDb, Run, cellaudit, db_name, v1_topology};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -23,26 +22,13 @@ const SYNCED_TABLES: [&str; 5] = [
     "instance_type_extra_specs",
 ];
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// A cell's fixture files in load order: the base rows (aggregates), then flavors and hosts.
 fn fixtures(cell: &str) -> Vec<PathBuf> {
-    let file = if cell == "api" { "parent" } else { cell };
-    ["", "flavors-", "hosts-"]
-        .iter()
-        .map(|prefix| root().join(format!("fixtures/v1/{prefix}{file}.sql")))
-        .collect()
+    common::v1_fixtures(cell, &["", "flavors-", "hosts-"])
 }
 
 fn load_cell(server: &MariaDb, cell: &str) -> String {
-    let url = server.create_database(&format!("sync_{cell}"));
-    server.load_sql_file(&url, &root().join("fixtures/schema/main.mysql.sql"));
-    for f in fixtures(cell) {
-        server.load_sql_file(&url, &f);
-    }
-    url
+    common::mariadb_cell(server, &format!("sync_{cell}"), &fixtures(cell))
 }
 
 /// A fresh copy of the fixture deployment: every test that writes gets its own databases.
@@ -55,23 +41,6 @@ fn deployment(server: &MariaDb) -> Vec<(String, String)> {
 
 fn url_of<'a>(cells: &'a [(String, String)], name: &str) -> &'a str {
     &cells.iter().find(|(n, _)| n == name).unwrap().1
-}
-
-fn topology(cells: &[(String, String)]) -> Vec<String> {
-    let mut args = Vec::new();
-    for (name, url) in cells {
-        if name == "api" {
-            args.extend([
-                "--parent".into(),
-                url.clone(),
-                "--parent-name".into(),
-                "api".into(),
-            ]);
-        } else {
-            args.extend(["--child".into(), format!("{name}={url}")]);
-        }
-    }
-    args
 }
 
 /// Every row of the tables sync may write, in id order: equal strings mean equal tables.
@@ -109,29 +78,9 @@ async fn run_lib(args: &[String], hooks: &Hooks) -> (u8, String) {
     (code, String::from_utf8(out).unwrap())
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn cellaudit(args: &[String]) -> Run {
-    let out = Command::cargo_bin("cellaudit")
-        .unwrap()
-        .args(args)
-        .write_stdin("")
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
-
 fn sync_cli(cells: &[(String, String)], extra: &[&str]) -> Run {
     let mut args = vec!["sync".to_string()];
-    args.extend(topology(cells));
+    args.extend(v1_topology(cells));
     args.extend(extra.iter().map(|s| s.to_string()));
     cellaudit(&args)
 }
@@ -139,7 +88,7 @@ fn sync_cli(cells: &[(String, String)], extra: &[&str]) -> Run {
 /// The findings of the checks sync fixes, as (cell, check, kind, key) from a JSON audit.
 fn synced_findings(cells: &[(String, String)]) -> Vec<(String, String, String, String)> {
     let mut args = vec!["audit".to_string()];
-    args.extend(topology(cells));
+    args.extend(v1_topology(cells));
     args.extend([
         "--check".into(),
         "aggregates,aggregate_metadata,aggregate_hosts,flavors".into(),
@@ -448,7 +397,7 @@ async fn apply_fixes_the_missing_rows_remaps_ids_and_a_second_apply_is_a_no_op()
     let jdir = tempfile::tempdir().unwrap();
     let parent_before = dump(server, url_of(&cells, "api"));
 
-    let mut args = topology(&cells);
+    let mut args = v1_topology(&cells);
     args.extend([
         "--apply".into(),
         "--yes".into(),
@@ -552,7 +501,7 @@ async fn a_flavor_keeps_the_parent_id_when_it_is_free_and_undo_removes_it() {
     server.exec(&c1, "DELETE FROM instance_types WHERE flavorid = 'rogue'");
     let before = dump(server, &c1);
     let jdir = tempfile::tempdir().unwrap();
-    let mut args = topology(&cells);
+    let mut args = v1_topology(&cells);
     args.extend([
         "--cell".into(),
         "child1".into(),
@@ -587,7 +536,7 @@ async fn a_flavor_keeps_the_parent_id_when_it_is_free_and_undo_removes_it() {
         ),
         "8\tx1.huge\t131072\n"
     );
-    let mut undo = topology(&cells);
+    let mut undo = v1_topology(&cells);
     undo.extend([
         "--undo".into(),
         journal_path(&out).display().to_string(),
@@ -609,7 +558,7 @@ async fn a_concurrent_insert_between_plan_and_apply_rolls_the_child_back() {
     let jdir = tempfile::tempdir().unwrap();
     let c2 = url_of(&cells, "child2").to_string();
     let c3_before = dump(server, url_of(&cells, "child3"));
-    let mut args = topology(&cells);
+    let mut args = v1_topology(&cells);
     args.extend([
         "--apply".into(),
         "--yes".into(),
@@ -673,7 +622,7 @@ async fn a_child_server_killed_mid_apply_leaves_nothing_committed_and_the_journa
     cells.iter_mut().find(|(n, _)| n == "child2").unwrap().1 = c2;
     let c3_before = dump(shared, url_of(&cells, "child3"));
     let jdir = tempfile::tempdir().unwrap();
-    let mut args = topology(&cells);
+    let mut args = v1_topology(&cells);
     args.extend([
         "--apply".into(),
         "--yes".into(),
@@ -724,7 +673,7 @@ async fn a_connection_lost_mid_apply_leaves_the_child_exactly_as_it_was() {
     let before = dumps(server, &cells);
     let child2 = CELLS.iter().position(|c| *c == "child2").unwrap();
     let jdir = tempfile::tempdir().unwrap();
-    let mut args = topology(&cells);
+    let mut args = v1_topology(&cells);
     args.extend([
         "--apply".into(),
         "--yes".into(),
@@ -767,7 +716,7 @@ async fn undo_restores_the_tables_exactly_and_refuses_once_rows_changed() {
     let cells = deployment(server);
     let before = dumps(server, &cells);
     let jdir = tempfile::tempdir().unwrap();
-    let mut args = topology(&cells);
+    let mut args = v1_topology(&cells);
     args.extend([
         "--apply".into(),
         "--yes".into(),
@@ -791,7 +740,7 @@ async fn undo_restores_the_tables_exactly_and_refuses_once_rows_changed() {
         c3,
         "UPDATE aggregate_metadata SET value = 'false' WHERE `key` = 'ssd'",
     );
-    let mut undo = topology(&cells);
+    let mut undo = v1_topology(&cells);
     undo.extend(["--undo".into(), path.display().to_string(), "--yes".into()]);
     let (code, out) = run_lib(&undo, &Hooks::default()).await;
     assert_eq!(code, exit_codes::SYNC_REFUSED, "{out}");
@@ -831,16 +780,12 @@ async fn undo_restores_the_tables_exactly_and_refuses_once_rows_changed() {
 #[tokio::test]
 async fn sqlite_apply_then_undo_round_trips() {
     let dir = tempfile::tempdir().unwrap();
-    let schema = root().join("fixtures/schema/main.sqlite.sql");
     let cells: Vec<(String, String)> = CELLS
         .iter()
         .map(|c| {
-            let mut files = vec![schema.clone()];
-            files.extend(fixtures(c));
-            let files: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
             (
                 c.to_string(),
-                common::sqlite_db(dir.path(), &format!("{c}.sqlite"), &files),
+                common::sqlite_cell(dir.path(), c, &fixtures(c)),
             )
         })
         .collect();
@@ -853,7 +798,7 @@ async fn sqlite_apply_then_undo_round_trips() {
     for u in &children {
         before.push(sqlite_dump(u).await);
     }
-    let mut args = topology(&cells);
+    let mut args = v1_topology(&cells);
     args.extend([
         "--apply".into(),
         "--yes".into(),
@@ -868,7 +813,7 @@ async fn sqlite_apply_then_undo_round_trips() {
         out.contains("\nRe-audit: all 9 findings this run fixed are gone.\n"),
         "{out}"
     );
-    let mut undo = topology(&cells);
+    let mut undo = v1_topology(&cells);
     undo.extend([
         "--undo".into(),
         journal_path(&out).display().to_string(),

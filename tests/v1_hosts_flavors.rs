@@ -11,17 +11,9 @@ use std::sync::OnceLock;
 const CELLS: [&str; 4] = ["api", "child1", "child2", "child3"];
 const CHECKS: &str = "hosts,flavors";
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// A cell's fixture files in load order: the base rows, then this flavors and hosts.
 fn fixtures(cell: &str) -> Vec<PathBuf> {
-    let file = if cell == "api" { "parent" } else { cell };
-    ["", "flavors-", "hosts-"]
-        .iter()
-        .map(|prefix| root().join(format!("fixtures/v1/{prefix}{file}.sql")))
-        .collect()
+    common::v1_fixtures(cell, &["", "flavors-", "hosts-"])
 }
 
 /// Builds the deployment on `server`, running `tweak` SQL in a cell after its fixtures.
@@ -29,11 +21,7 @@ fn mariadb_cells(server: &MariaDb, tweak: &[(&str, &str)]) -> Vec<(String, Strin
     CELLS
         .iter()
         .map(|cell| {
-            let url = server.create_database(&cell.replace('-', "_"));
-            server.load_sql_file(&url, &root().join("fixtures/schema/main.mysql.sql"));
-            for f in fixtures(cell) {
-                server.load_sql_file(&url, &f);
-            }
+            let url = common::mariadb_cell(server, &cell.replace('-', "_"), &fixtures(cell));
             for (c, sql) in tweak {
                 if c == cell {
                     server.exec(&url, sql);
@@ -53,15 +41,13 @@ fn sqlite_deployment() -> &'static Vec<(String, String)> {
     static D: OnceLock<(tempfile::TempDir, Vec<(String, String)>)> = OnceLock::new();
     &D.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let schema = root().join("fixtures/schema/main.sqlite.sql");
         let cells = CELLS
             .iter()
             .map(|c| {
-                let mut files = vec![schema.clone()];
-                files.extend(fixtures(c));
-                let refs: Vec<&std::path::Path> = files.iter().map(PathBuf::as_path).collect();
-                let url = common::sqlite_db(dir.path(), &format!("{c}.sqlite"), &refs);
-                (c.to_string(), url)
+                (
+                    c.to_string(),
+                    common::sqlite_cell(dir.path(), c, &fixtures(c)),
+                )
             })
             .collect();
         (dir, cells)
@@ -70,26 +56,17 @@ fn sqlite_deployment() -> &'static Vec<(String, String)> {
 }
 
 fn audit(cells: &[(String, String)], extra: &[&str]) -> (i32, Value) {
-    let mut cmd = Command::cargo_bin("cellaudit").unwrap();
-    cmd.arg("audit");
-    for (name, url) in cells {
-        if name == "api" {
-            cmd.args(["--parent", url, "--parent-name", "api"]);
-        } else {
-            cmd.args(["--child", &format!("{name}={url}")]);
-        }
-    }
-    cmd.args(["--check", CHECKS, "--format", "json"])
-        .args(extra);
-    let out = cmd.output().unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let doc = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+    let mut args = common::v1_audit_args(cells);
+    args.extend(["--check", CHECKS, "--format", "json"].map(String::from));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let run = common::cellaudit(&args);
+    let doc = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
         panic!(
-            "stdout is not JSON ({e}):\n{stdout}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stderr)
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            run.stdout, run.stderr
         )
     });
-    (out.status.code().unwrap_or(-1), doc)
+    (run.code, doc)
 }
 
 /// (cell, check, kind, severity, key) of each finding, in report order.
@@ -384,17 +361,9 @@ fn ignore_flavor_access_drops_access_rows_and_is_public_by_flag_and_by_config() 
 
 #[test]
 fn aggregate_hosts_leaves_hosts_in_two_children_to_the_hosts_check() {
-    let mut cmd = Command::cargo_bin("cellaudit").unwrap();
-    cmd.arg("audit");
-    for (name, url) in sqlite_deployment() {
-        if name == "api" {
-            cmd.args(["--parent", url, "--parent-name", "api"]);
-        } else {
-            cmd.args(["--child", &format!("{name}={url}")]);
-        }
-    }
-    let out = cmd.args(["--format", "json"]).output().unwrap();
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut args = common::v1_audit_args(sqlite_deployment());
+    args.extend(["--format", "json"].map(String::from));
+    let doc: Value = serde_json::from_str(&common::cellaudit(&args).stdout).unwrap();
     let multi: Vec<(String, String)> = doc["findings"]
         .as_array()
         .unwrap()

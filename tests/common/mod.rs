@@ -594,3 +594,90 @@ fn truncate(s: &str, max: usize) -> &str {
         None => s,
     }
 }
+
+/// The crate's root, under which `fixtures/` lies.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A cells v1 fixture cell's files `fixtures/v1/{prefix}{cell}.sql`, one per prefix in that order
+/// (`""` is the base rows); the `api` cell's files are named `parent`.
+pub fn v1_fixtures(cell: &str, prefixes: &[&str]) -> Vec<PathBuf> {
+    let file = if cell == "api" { "parent" } else { cell };
+    prefixes
+        .iter()
+        .map(|prefix| root().join(format!("fixtures/v1/{prefix}{file}.sql")))
+        .collect()
+}
+
+/// A fresh database `db` on `server` with Nova's cell schema, then `files`; returns its URL.
+pub fn mariadb_cell(server: &MariaDb, db: &str, files: &[PathBuf]) -> String {
+    let url = server.create_database(db);
+    server.load_sql_file(&url, &root().join("fixtures/schema/main.mysql.sql"));
+    for f in files {
+        server.load_sql_file(&url, f);
+    }
+    url
+}
+
+/// `{cell}.sqlite` in `dir` with Nova's cell schema, then `files`; returns its URL.
+pub fn sqlite_cell(dir: &Path, cell: &str, files: &[PathBuf]) -> String {
+    let schema = root().join("fixtures/schema/main.sqlite.sql");
+    let all: Vec<&Path> = std::iter::once(schema.as_path())
+        .chain(files.iter().map(PathBuf::as_path))
+        .collect();
+    sqlite_db(dir, &format!("{cell}.sqlite"), &all)
+}
+
+/// `audit` with the cell named `api` as parent and the others as children.
+pub fn v1_audit_args(cells: &[(String, String)]) -> Vec<String> {
+    let mut args = vec!["audit".to_string()];
+    args.extend(v1_topology(cells));
+    args
+}
+
+/// `--parent` (the cell named `api`) and `--child` flags for the other cells.
+pub fn v1_topology(cells: &[(String, String)]) -> Vec<String> {
+    let mut args = Vec::new();
+    for (name, url) in cells {
+        if name == "api" {
+            args.extend([
+                "--parent".into(),
+                url.clone(),
+                "--parent-name".into(),
+                "api".into(),
+            ]);
+        } else {
+            args.extend(["--child".into(), format!("{name}={url}")]);
+        }
+    }
+    args
+}
+
+/// What one run of the `cellaudit` binary did.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the `cellaudit` binary with no terminal on stdin and no `CELLAUDIT_CONFIG` but as `env` sets.
+pub fn cellaudit_env<S: AsRef<std::ffi::OsStr>>(args: &[S], env: &[(&str, &str)]) -> Run {
+    let mut cmd = assert_cmd::Command::cargo_bin("cellaudit").unwrap();
+    cmd.args(args)
+        .env_remove("CELLAUDIT_CONFIG")
+        .write_stdin("");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+pub fn cellaudit<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
+    cellaudit_env(args, &[])
+}
