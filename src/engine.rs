@@ -3,7 +3,7 @@
 use crate::checks::{CellView, CheckDef, Expect, Residency, V1_ALWAYS_CHILD, V1Context};
 use crate::config::{AuditConfig, CellSpec};
 use crate::db::{Pool, Timeouts};
-use crate::findings::{CellState, CellStatus, CheckOutcome, Finding, Report, Severity};
+use crate::findings::{CellState, CellStatus, Finding, Report, Severity};
 use crate::queries::Dataset;
 use crate::snapshot::{CellData, read_cell, read_cell_open};
 
@@ -342,17 +342,7 @@ async fn read_and_check(
                 total: plan.checks.len(),
             },
         );
-        let run = (check.run)(&ctx);
-        report.findings.extend(run.findings);
-        report.checks.extend(
-            run.outcomes
-                .into_iter()
-                .map(|(cell, outcome)| CheckOutcome {
-                    check: check.name,
-                    cell,
-                    outcome,
-                }),
-        );
+        (check.run)(&ctx).record_in(check.name, &mut report);
     }
     report.finish();
     Audited {

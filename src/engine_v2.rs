@@ -6,7 +6,7 @@ use crate::checks::v2::{V2Cell, V2Context};
 use crate::config::CellSpec;
 use crate::db::Timeouts;
 use crate::engine::{connectivity_finding, read_one_open, union};
-use crate::findings::{CellStatus, CheckOutcome, Report};
+use crate::findings::{CellStatus, Report};
 use crate::queries::{Dataset, v2 as q};
 use crate::snapshot::CellData;
 use crate::topology_v2::{self as topo, V2Config};
@@ -132,17 +132,7 @@ async fn audit_v2_unstamped(cfg: &V2Config) -> AuditedV2 {
         default_az: &cfg.default_az,
     };
     for check in &cfg.checks {
-        let run = (check.run)(&ctx);
-        report.findings.extend(run.findings);
-        report.checks.extend(
-            run.outcomes
-                .into_iter()
-                .map(|(cell, outcome)| CheckOutcome {
-                    check: check.name,
-                    cell,
-                    outcome,
-                }),
-        );
+        (check.run)(&ctx).record_in(check.name, &mut report);
     }
     report.finish();
     drop(ctx);

@@ -9,7 +9,7 @@ mod registry;
 pub mod v2;
 mod zones;
 
-use crate::findings::{Finding, Outcome};
+use crate::findings::{CheckOutcome, Finding, Outcome, Report};
 use crate::queries::{self, Dataset};
 use crate::snapshot::CellData;
 use std::collections::{BTreeMap, BTreeSet};
@@ -100,6 +100,20 @@ pub struct CheckRun {
 }
 
 impl CheckRun {
+    /// Adds the findings and, under the check's name, the outcome per cell to `report`.
+    pub fn record_in(self, check: &'static str, report: &mut Report) {
+        report.findings.extend(self.findings);
+        report.checks.extend(
+            self.outcomes
+                .into_iter()
+                .map(|(cell, outcome)| CheckOutcome {
+                    check,
+                    cell,
+                    outcome,
+                }),
+        );
+    }
+
     fn outcome(&mut self, cell: &str, o: Outcome) {
         self.outcomes.push((cell.to_string(), o));
     }
