@@ -9,15 +9,10 @@ use std::collections::BTreeSet;
 const CHECK: &str = "api_aggregates";
 
 pub fn api_aggregates(ctx: &V2Context<'_>) -> CheckRun {
-    let api = match ctx.api.data {
-        Some(d) => d,
-        None => return CheckRun::v2_skip_all(ctx, "API DB unreadable".into()),
-    };
-    let (aggs, mappings) = match (v2::api_aggregates(api), v2::host_mappings(api)) {
-        (Ok(a), Ok(m)) => (a, m),
-        (Err(reason), _) | (_, Err(reason)) => {
-            return CheckRun::v2_skip_all(ctx, format!("API DB: {reason}"));
-        }
+    let read = ctx.api_read(|api| Ok((v2::api_aggregates(api)?, v2::host_mappings(api)?)));
+    let (aggs, mappings) = match read {
+        Ok(v) => v,
+        Err(skipped) => return skipped,
     };
     let mut run = CheckRun::v2_outcomes(ctx, |d| v2::cell_hosts(d).map(|_| ()));
     let hosts: Vec<(&str, CellHosts)> = ctx

@@ -9,10 +9,9 @@ use std::collections::BTreeSet;
 const CHECK: &str = "host_mappings";
 
 pub fn host_mappings(ctx: &V2Context<'_>) -> CheckRun {
-    let mappings = match ctx.api.data.map(v2::host_mappings) {
-        Some(Ok(m)) => m,
-        Some(Err(reason)) => return CheckRun::v2_skip_all(ctx, format!("API DB: {reason}")),
-        None => return CheckRun::v2_skip_all(ctx, "API DB unreadable".into()),
+    let mappings = match ctx.api_read(v2::host_mappings) {
+        Ok(v) => v,
+        Err(skipped) => return skipped,
     };
     let mut run = CheckRun::v2_outcomes(ctx, |d| v2::cell_hosts(d).map(|_| ()));
     let hosts: Vec<(&super::V2Cell<'_>, CellHosts)> = ctx

@@ -9,10 +9,9 @@ use std::collections::BTreeMap;
 const CHECK: &str = "instance_mappings";
 
 pub fn instance_mappings(ctx: &V2Context<'_>) -> CheckRun {
-    let m = match ctx.api.data.map(v2::api_mappings) {
-        Some(Ok(m)) => m,
-        Some(Err(reason)) => return CheckRun::v2_skip_all(ctx, format!("API DB: {reason}")),
-        None => return CheckRun::v2_skip_all(ctx, "API DB unreadable".into()),
+    let m = match ctx.api_read(v2::api_mappings) {
+        Ok(v) => v,
+        Err(skipped) => return skipped,
     };
     let mut run = CheckRun::v2_outcomes(ctx, |d| v2::instances(d).map(|_| ()));
     // uuid → every copy, with the cell it is in.

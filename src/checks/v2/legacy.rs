@@ -9,10 +9,9 @@ use std::collections::BTreeSet;
 const CHECK: &str = "legacy_tables";
 
 pub fn legacy_tables(ctx: &V2Context<'_>) -> CheckRun {
-    let aggs = match ctx.api.data.map(v2::api_aggregates) {
-        Some(Ok(a)) => a,
-        Some(Err(reason)) => return CheckRun::v2_skip_all(ctx, format!("API DB: {reason}")),
-        None => return CheckRun::v2_skip_all(ctx, "API DB unreadable".into()),
+    let aggs = match ctx.api_read(v2::api_aggregates) {
+        Ok(v) => v,
+        Err(skipped) => return skipped,
     };
     let api_names: BTreeSet<&str> = aggs.iter().map(|a| a.name.as_str()).collect();
     let api_azs: BTreeSet<&str> = aggs.iter().filter_map(|a| a.az()).collect();

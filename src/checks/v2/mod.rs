@@ -62,6 +62,18 @@ impl<'a> V2Context<'a> {
     pub fn audited(&self) -> impl Iterator<Item = &V2Cell<'a>> {
         self.cells.iter().filter(|c| c.audited)
     }
+
+    /// `read` applied to the API DB's data; where it cannot be, the run that skips every cell, saying why.
+    fn api_read<T>(
+        &self,
+        read: impl FnOnce(&'a CellData) -> Result<T, String>,
+    ) -> Result<T, CheckRun> {
+        match self.api.data.map(read) {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(reason)) => Err(CheckRun::v2_skip_all(self, format!("API DB: {reason}"))),
+            None => Err(CheckRun::v2_skip_all(self, "API DB unreadable".into())),
+        }
+    }
 }
 
 impl CheckRun {

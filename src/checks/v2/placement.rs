@@ -9,10 +9,9 @@ use std::collections::BTreeSet;
 const CHECK: &str = "instance_hosts";
 
 pub fn instance_hosts(ctx: &V2Context<'_>) -> CheckRun {
-    let aggs = match ctx.api.data.map(v2::api_aggregates) {
-        Some(Ok(a)) => a,
-        Some(Err(reason)) => return CheckRun::v2_skip_all(ctx, format!("API DB: {reason}")),
-        None => return CheckRun::v2_skip_all(ctx, "API DB unreadable".into()),
+    let aggs = match ctx.api_read(v2::api_aggregates) {
+        Ok(v) => v,
+        Err(skipped) => return skipped,
     };
     let zones = v2::host_zones(&aggs);
     let mut run = CheckRun::v2_outcomes(ctx, |d| {
