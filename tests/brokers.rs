@@ -3,7 +3,6 @@
 
 mod common;
 
-use assert_cmd::Command;
 use cellaudit::broker::{Answer, Endpoint, probe};
 use common::MariaDb;
 use serde_json::{Value, json};
@@ -15,15 +14,6 @@ use std::time::{Duration, Instant};
 
 const CELLS: [&str; 4] = ["api", "child1", "child2", "child3"];
 const RABBIT: &str = "127.0.0.1:5672";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn fixture(cell: &str) -> PathBuf {
-    let file = if cell == "api" { "parent" } else { cell };
-    root().join(format!("fixtures/v1/{file}.sql"))
-}
 
 /// The local RabbitMQ, started if it is installed but not running. `None` (with a note on
 /// stderr) only when it is neither reachable nor startable.
@@ -169,18 +159,18 @@ fn extra_sql(dir: &Path, cell: &str, rabbit: &str) -> PathBuf {
     }
 }
 
+/// A cell's files: the base fixture rows, then its brokers.
+fn files(dir: &Path, cell: &str, rabbit: &str) -> Vec<PathBuf> {
+    let mut files = common::v1_fixtures(cell, &[""]);
+    files.push(extra_sql(dir, cell, rabbit));
+    files
+}
+
 fn sqlite_deployment(dir: &Path, rabbit: &str) -> Vec<(String, String)> {
-    let schema = root().join("fixtures/schema/main.sqlite.sql");
     CELLS
         .iter()
         .map(|c| {
-            let f = fixture(c);
-            let extra = extra_sql(dir, c, rabbit);
-            let url = common::sqlite_db(
-                dir,
-                &format!("{c}.sqlite"),
-                &[schema.as_path(), f.as_path(), extra.as_path()],
-            );
+            let url = common::sqlite_cell(dir, c, &files(dir, c, rabbit));
             (c.to_string(), url)
         })
         .collect()
@@ -191,45 +181,21 @@ fn mariadb_deployment(dir: &Path, rabbit: &str) -> Vec<(String, String)> {
     CELLS
         .iter()
         .map(|c| {
-            let url = server.create_database(&format!("brokers_{c}"));
-            server.load_sql_file(&url, &root().join("fixtures/schema/main.mysql.sql"));
-            server.load_sql_file(&url, &fixture(c));
-            server.load_sql_file(&url, &extra_sql(dir, c, rabbit));
+            let url = common::mariadb_cell(server, &format!("brokers_{c}"), &files(dir, c, rabbit));
             (c.to_string(), url)
         })
         .collect()
 }
 
 fn audit_args(cells: &[(String, String)], extra: &[&str]) -> Vec<String> {
-    let mut args = vec!["audit".to_string()];
-    for (name, url) in cells {
-        if name == "api" {
-            args.extend([
-                "--parent".into(),
-                url.clone(),
-                "--parent-name".into(),
-                "api".into(),
-            ]);
-        } else {
-            args.extend(["--child".into(), format!("{name}={url}")]);
-        }
-    }
+    let mut args = common::v1_audit_args(cells);
     args.extend(extra.iter().map(|s| s.to_string()));
     args
 }
 
 fn cellaudit(args: &[String]) -> (i32, String, String) {
-    let out = Command::cargo_bin("cellaudit")
-        .unwrap()
-        .args(args)
-        .env_remove("CELLAUDIT_CONFIG")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    let run = common::cellaudit(args);
+    (run.code, run.stdout, run.stderr)
 }
 
 fn essentials(doc: &Value) -> Vec<Value> {
