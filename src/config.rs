@@ -225,9 +225,10 @@ fn topology(t: &TopologyArgs, file: &FileConfig) -> Result<(CellSpec, Vec<CellSp
     let mut seen = BTreeSet::new();
     for c in std::iter::once(&parent).chain(&children) {
         if !valid_name(&c.name) {
+            // A URL given without NAME= splits at its query's '=' into a "name" holding the password.
             return Err(ConfigError(format!(
                 "cell name '{}' is not valid (letters, digits, '-', '_', '.')",
-                c.name
+                mask_url(&c.name)
             )));
         }
         if !seen.insert(c.name.clone()) {

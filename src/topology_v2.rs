@@ -395,8 +395,10 @@ pub fn resolve(
         let hits: Vec<usize> = (0..mappings.len()).filter(|i| matches(want, *i)).collect();
         match hits.len() {
             0 => {
+                // A URL given without NAME= splits at its query's '=' into a "name" holding the password.
                 return Err(format!(
-                    "--cell-url '{want}' matches no cell mapping (cells: {})",
+                    "--cell-url '{}' matches no cell mapping (cells: {})",
+                    mask_url(want),
                     known()
                 ));
             }

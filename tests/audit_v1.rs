@@ -617,3 +617,25 @@ fn demo_finds_the_az_bug_in_one_command() {
         table.stdout
     );
 }
+
+#[test]
+fn a_child_url_without_its_name_does_not_show_the_password() {
+    // Without NAME=, the '=' of the URL's query splits it, so the "name" holds the password.
+    let run = cellaudit_env(
+        &[
+            "audit",
+            "--parent",
+            "sqlite:///nonexistent.db",
+            "--child",
+            "mysql://nova:pw-in-name@db/nova?charset=utf8",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 255);
+    assert!(!run.stderr.contains("pw-in-name"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("mysql://nova:****@db/nova"),
+        "{}",
+        run.stderr
+    );
+}
