@@ -76,11 +76,16 @@ struct PasswordSource {
     file: Option<PathBuf>,
 }
 
-fn split_pair<'a>(flag: &str, raw: &'a str) -> Result<(&'a str, &'a str), ConfigError> {
+/// Splits a `KEY=VALUE` flag value; `shape` is how the error spells what was expected.
+pub(crate) fn split_pair<'a>(
+    flag: &str,
+    shape: &str,
+    raw: &'a str,
+) -> Result<(&'a str, &'a str), ConfigError> {
     match raw.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => Ok((k.trim(), v.trim())),
         _ => Err(ConfigError(format!(
-            "{flag} expects NAME=VALUE, got '{}'",
+            "{flag} expects {shape}, got '{}'",
             mask_url(raw)
         ))),
     }
@@ -162,11 +167,11 @@ fn valid_name(name: &str) -> bool {
 fn topology(t: &TopologyArgs, file: &FileConfig) -> Result<(CellSpec, Vec<CellSpec>), ConfigError> {
     let mut sources: BTreeMap<String, PasswordSource> = BTreeMap::new();
     for raw in &t.password_env {
-        let (cell, var) = split_pair("--password-env", raw)?;
+        let (cell, var) = split_pair("--password-env", "NAME=VALUE", raw)?;
         sources.entry(cell.to_string()).or_default().env = Some(var.to_string());
     }
     for raw in &t.password_file {
-        let (cell, path) = split_pair("--password-file", raw)?;
+        let (cell, path) = split_pair("--password-file", "NAME=VALUE", raw)?;
         sources.entry(cell.to_string()).or_default().file = Some(PathBuf::from(path));
     }
     let source_for = |name: &str, fc: Option<&FileCell>| -> PasswordSource {
@@ -214,7 +219,7 @@ fn topology(t: &TopologyArgs, file: &FileConfig) -> Result<(CellSpec, Vec<CellSp
         ));
     }
     for raw in &t.children {
-        let (name, url) = split_pair("--child", raw)?;
+        let (name, url) = split_pair("--child", "NAME=VALUE", raw)?;
         children.push(cell_spec(name, Role::Child, url, &source_for(name, None)));
     }
     if children.is_empty() {

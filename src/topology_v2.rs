@@ -2,7 +2,7 @@
 //! connections rendered the way Nova renders them and the operator's overrides applied.
 
 use crate::checks::v2::{self as v2checks, V2CheckDef};
-use crate::config::{CellSpec, ConfigError};
+use crate::config::{CellSpec, ConfigError, split_pair};
 use crate::db::Timeouts;
 use crate::dburl::{DbUrl, mask_url};
 use crate::findings::Role;
@@ -88,16 +88,6 @@ pub fn parse_nova_conf(text: &str) -> BTreeMap<String, BTreeMap<String, String>>
     out
 }
 
-fn pair<'a>(flag: &str, raw: &'a str) -> Result<(&'a str, &'a str), ConfigError> {
-    match raw.split_once('=') {
-        Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => Ok((k.trim(), v.trim())),
-        _ => Err(ConfigError(format!(
-            "{flag} expects NAME=URL or UUID=URL, got '{}'",
-            mask_url(raw)
-        ))),
-    }
-}
-
 /// A cell (or the API DB) to read, with its URL parsed; a bad URL stays an error so the rest is still audited.
 pub fn spec(name: &str, role: Role, raw: &str) -> CellSpec {
     let url = DbUrl::parse(raw).map_err(|e| format!("cell '{name}': {e}"));
@@ -150,7 +140,7 @@ impl V2Config {
         }
         let mut overrides = BTreeMap::new();
         for raw in i.cell_urls {
-            let (cell, url) = pair("--cell-url", raw)?;
+            let (cell, url) = split_pair("--cell-url", "NAME=URL or UUID=URL", raw)?;
             if overrides
                 .insert(cell.to_string(), url.to_string())
                 .is_some()
