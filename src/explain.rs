@@ -2,6 +2,7 @@
 
 use crate::engine::Audited;
 use crate::findings::{CellState, CellStatus, Finding, Severity};
+use crate::queries::EXPLAIN_INSTANCE;
 use crate::snapshot::CellData;
 use crate::v1::{self, Aggregate, Aggregates, HostRef};
 use serde::Serialize;
@@ -28,23 +29,6 @@ pub struct InstanceRow {
     pub note: Option<String>,
 }
 
-const INSTANCE_COLUMNS: [&str; 14] = [
-    "uuid",
-    "display_name",
-    "host",
-    "node",
-    "vm_state",
-    "task_state",
-    "power_state",
-    "availability_zone",
-    "project_id",
-    "user_id",
-    "instance_type_id",
-    "cell_name",
-    "deleted",
-    "updated_at",
-];
-
 /// Turns the point lookups into one row per cell; a live row wins over soft-deleted ones.
 pub fn instance_rows(lookups: &[crate::lookup::CellRows]) -> Vec<InstanceRow> {
     lookups
@@ -63,7 +47,7 @@ pub fn instance_rows(lookups: &[crate::lookup::CellRows]) -> Vec<InstanceRow> {
                 Ok(rows) => {
                     if let Some(row) = rows.first() {
                         r.state = if row[12].truthy() { "deleted" } else { "live" };
-                        for (name, v) in INSTANCE_COLUMNS.iter().zip(row) {
+                        for (name, v) in EXPLAIN_INSTANCE.columns.iter().zip(row) {
                             if let Some(t) = v.as_text() {
                                 r.columns.insert(name, t);
                             }

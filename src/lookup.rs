@@ -2,6 +2,7 @@
 
 use crate::config::CellSpec;
 use crate::db::{Pool, Row, Timeouts};
+use crate::queries::EXPLAIN_INSTANCE;
 
 /// The instance's rows in one cell, or why the cell could not answer.
 pub type CellRows = (String, Result<Vec<Row>, String>);
@@ -15,12 +16,10 @@ async fn one(spec: &CellSpec, uuid: &str, timeouts: Timeouts) -> CellRows {
         let pool = Pool::connect(url, timeouts).await?;
         let mut s = pool.snapshot(timeouts).await?;
         let schema = s.schema().await?;
-        let rows = match schema.missing("instances", &["uuid", "cell_name", "deleted"]) {
+        let q = &EXPLAIN_INSTANCE;
+        let rows = match schema.missing(q.table, q.columns) {
             Some(reason) => Err(reason),
-            None => {
-                s.fetch_bound(include_str!("../queries/explain_instance.sql"), &[uuid])
-                    .await
-            }
+            None => s.fetch_bound(q.sql, &[uuid]).await,
         };
         s.finish().await;
         pool.close().await;

@@ -129,6 +129,28 @@ pub const INSTANCE_HOSTS: Dataset = Dataset {
     }],
 };
 
+/// One instance's rows by uuid, for `explain instance`; `columns` in the order the query selects them.
+pub const EXPLAIN_INSTANCE: Query = Query {
+    sql: include_str!("../queries/explain_instance.sql"),
+    table: "instances",
+    columns: &[
+        "uuid",
+        "display_name",
+        "host",
+        "node",
+        "vm_state",
+        "task_state",
+        "power_state",
+        "availability_zone",
+        "project_id",
+        "user_id",
+        "instance_type_id",
+        "cell_name",
+        "deleted",
+        "updated_at",
+    ],
+};
+
 /// A query streamed in key order rather than read whole, with one text per dialect because the
 /// ORDER BY must agree with the program's key comparison under each database's collation.
 #[derive(Debug)]
