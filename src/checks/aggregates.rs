@@ -300,17 +300,7 @@ pub fn aggregate_hosts(ctx: &V1Context<'_>) -> CheckRun {
             let key = [("aggregate", agg.name.as_str()), ("host", r.host.as_str())];
             match cells.len() {
                 0 => {
-                    let (sev, note) = if ctx.residency.unknown.is_empty() {
-                        (Severity::Warning, String::new())
-                    } else {
-                        (
-                            Severity::Info,
-                            format!(
-                                " among the readable children (unreadable: {})",
-                                join_names(&ctx.residency.unknown)
-                            ),
-                        )
-                    };
+                    let (sev, note) = ctx.residency.in_no_child();
                     run.findings.push(
                         Finding::new(
                             CHECK,

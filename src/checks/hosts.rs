@@ -150,17 +150,7 @@ fn parent_references(
         }
         let key = [("host", host.as_str()), ("cell_name", raw.as_str())];
         let finding = if cells.is_empty() {
-            let (sev, note) = if ctx.residency.unknown.is_empty() {
-                (Severity::Warning, String::new())
-            } else {
-                (
-                    Severity::Info,
-                    format!(
-                        " among the readable children (unreadable: {})",
-                        join_names(&ctx.residency.unknown)
-                    ),
-                )
-            };
+            let (sev, note) = ctx.residency.in_no_child();
             Finding::new(
                 CHECK,
                 "instance_host_in_no_child",

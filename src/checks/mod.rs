@@ -9,7 +9,7 @@ mod registry;
 pub mod v2;
 mod zones;
 
-use crate::findings::{CheckOutcome, Finding, Outcome, Report};
+use crate::findings::{CheckOutcome, Finding, Outcome, Report, Severity};
 use crate::queries::{self, Dataset};
 use crate::snapshot::CellData;
 use std::collections::{BTreeMap, BTreeSet};
@@ -63,6 +63,22 @@ impl Residency {
 
     pub fn cells(&self, host: &str) -> &[String] {
         self.cells_of.get(host).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// How sure "a host in no child" is: a warning when every child was read, else only info,
+    /// with the note naming the children it may live in unseen.
+    fn in_no_child(&self) -> (Severity, String) {
+        if self.unknown.is_empty() {
+            (Severity::Warning, String::new())
+        } else {
+            (
+                Severity::Info,
+                format!(
+                    " among the readable children (unreadable: {})",
+                    join_names(&self.unknown)
+                ),
+            )
+        }
     }
 }
 
