@@ -195,11 +195,11 @@ pub const INSTANCES_BY_UUID: StreamQuery = StreamQuery {
     ],
 };
 
-/// The instances check's hash mode: every instance unordered, with a hash of the compared columns
-/// (computed by the server on MySQL, by the program from the columns on SQLite).
+/// The instances check's hash mode: every instance unordered, with the compared columns the
+/// program hashes as they arrive; no ordering, so one text serves both databases.
 pub const INSTANCES_HASHED: StreamQuery = StreamQuery {
-    mysql: include_str!("../queries/v1_instances_hash.mysql.sql"),
-    sqlite: include_str!("../queries/v1_instances_hash.sqlite.sql"),
+    mysql: include_str!("../queries/v1_instances_hash.sql"),
+    sqlite: include_str!("../queries/v1_instances_hash.sql"),
     table: "instances",
     columns: INSTANCES_BY_UUID.columns,
 };
