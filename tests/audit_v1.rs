@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{MariaDb, cellaudit_env, root, v1_audit_args};
+use common::{MariaDb, cellaudit_env, essentials, json_run, root, v1_audit_args};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -42,32 +42,6 @@ fn sqlite_deployment() -> &'static Vec<(String, String)> {
         (dir, cells)
     })
     .1
-}
-
-fn json_run(mut args: Vec<String>) -> (i32, Value) {
-    args.extend(["--format".into(), "json".into()]);
-    let run = cellaudit_env(&args, &[]);
-    let doc: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
-            run.stdout, run.stderr
-        )
-    });
-    (run.code, doc)
-}
-
-/// The comparable part of each finding, in report order.
-fn essentials(doc: &Value) -> Vec<Value> {
-    doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            serde_json::json!({
-                "check": f["check"], "kind": f["kind"], "severity": f["severity"], "cell": f["cell"], "key": f["key"],
-            })
-        })
-        .collect()
 }
 
 fn golden() -> Vec<Value> {

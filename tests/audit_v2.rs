@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{MariaDb, cellaudit, root};
+use common::{MariaDb, cellaudit, essentials, json_run, root};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -88,31 +88,6 @@ fn pointed(server: &MariaDb) -> &'static (Deployment, PathBuf, tempfile::TempDir
 
 fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
-}
-
-fn json_run(mut a: Vec<String>) -> (i32, Value) {
-    a.extend(args(&["--format", "json"]));
-    let run = cellaudit(&a);
-    let doc: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
-            run.stdout, run.stderr
-        )
-    });
-    (run.code, doc)
-}
-
-fn essentials(doc: &Value) -> Vec<Value> {
-    doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            serde_json::json!({
-                "check": f["check"], "kind": f["kind"], "severity": f["severity"], "cell": f["cell"], "key": f["key"],
-            })
-        })
-        .collect()
 }
 
 fn golden(name: &str) -> Vec<Value> {

@@ -681,3 +681,30 @@ pub fn cellaudit_env<S: AsRef<std::ffi::OsStr>>(args: &[S], env: &[(&str, &str)]
 pub fn cellaudit<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
     cellaudit_env(args, &[])
 }
+
+/// Runs the binary with `--format json` appended and parses its report.
+pub fn json_run(mut args: Vec<String>) -> (i32, serde_json::Value) {
+    args.extend(["--format".into(), "json".into()]);
+    let run = cellaudit(&args);
+    let doc = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            run.stdout, run.stderr
+        )
+    });
+    (run.code, doc)
+}
+
+/// The comparable part of each finding of a JSON report, in report order.
+pub fn essentials(doc: &serde_json::Value) -> Vec<serde_json::Value> {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "check": f["check"], "kind": f["kind"], "severity": f["severity"], "cell": f["cell"], "key": f["key"],
+            })
+        })
+        .collect()
+}
