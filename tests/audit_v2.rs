@@ -7,7 +7,6 @@ use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-const CELLS: [&str; 4] = ["cell0", "cell1", "cell2", "cell3"];
 const CELL3_UUID: &str = "c3333333-3333-4333-8333-333333333333";
 
 /// One deployment: the API DB's URL and each cell's (name, URL), all on `server`.
@@ -30,18 +29,7 @@ impl Deployment {
 
 /// Loads Nova's schemas and the fixture rows as dumped (cell_mappings name hosts that do not exist).
 fn load(server: &MariaDb) -> Deployment {
-    let api = server.create_database("v2_api");
-    server.load_sql_file(&api, &root().join("fixtures/schema/api.mysql.sql"));
-    server.load_sql_file(&api, &root().join("fixtures/v2/api.sql"));
-    let cells = CELLS
-        .iter()
-        .map(|c| {
-            let url = server.create_database(&format!("v2_{c}"));
-            server.load_sql_file(&url, &root().join("fixtures/schema/main.mysql.sql"));
-            server.load_sql_file(&url, &root().join(format!("fixtures/v2/{c}.sql")));
-            (c.to_string(), url)
-        })
-        .collect();
+    let (api, cells) = common::v2_deployment(server, "v2");
     Deployment { api, cells }
 }
 

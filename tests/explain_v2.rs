@@ -3,7 +3,6 @@
 mod common;
 
 use assert_cmd::Command;
-use common::root;
 use serde_json::{Value, json};
 use std::sync::OnceLock;
 
@@ -11,15 +10,9 @@ use std::sync::OnceLock;
 fn topology() -> &'static Vec<String> {
     static T: OnceLock<Vec<String>> = OnceLock::new();
     T.get_or_init(|| {
-        let server = common::MariaDb::shared();
-        let api = server.create_database("x2_api");
-        server.load_sql_file(&api, &root().join("fixtures/schema/api.mysql.sql"));
-        server.load_sql_file(&api, &root().join("fixtures/v2/api.sql"));
+        let (api, cells) = common::v2_deployment(common::MariaDb::shared(), "x2");
         let mut args = vec!["--api-db".to_string(), api];
-        for c in ["cell0", "cell1", "cell2", "cell3"] {
-            let url = server.create_database(&format!("x2_{c}"));
-            server.load_sql_file(&url, &root().join("fixtures/schema/main.mysql.sql"));
-            server.load_sql_file(&url, &root().join(format!("fixtures/v2/{c}.sql")));
+        for (c, url) in cells {
             args.extend(["--cell-url".to_string(), format!("{c}={url}")]);
         }
         args

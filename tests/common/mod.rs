@@ -708,3 +708,23 @@ pub fn essentials(doc: &serde_json::Value) -> Vec<serde_json::Value> {
         })
         .collect()
 }
+
+/// The cells v2 fixture deployment on `server` as Nova dumped it: the API DB's URL and each cell's
+/// (name, URL), databases named `{prefix}_api`, `{prefix}_cell0`... so binaries sharing a server differ.
+pub fn v2_deployment(server: &MariaDb, prefix: &str) -> (String, Vec<(String, String)>) {
+    let api = server.create_database(&format!("{prefix}_api"));
+    server.load_sql_file(&api, &root().join("fixtures/schema/api.mysql.sql"));
+    server.load_sql_file(&api, &root().join("fixtures/v2/api.sql"));
+    let cells = ["cell0", "cell1", "cell2", "cell3"]
+        .iter()
+        .map(|c| {
+            let url = mariadb_cell(
+                server,
+                &format!("{prefix}_{c}"),
+                &[root().join(format!("fixtures/v2/{c}.sql"))],
+            );
+            (c.to_string(), url)
+        })
+        .collect();
+    (api, cells)
+}
