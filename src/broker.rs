@@ -59,7 +59,14 @@ pub fn parse_transport_url(raw: &str) -> Result<Transport, String> {
     if scheme != "rabbit" && scheme != "kombu" {
         return Ok(Transport::Other { scheme });
     }
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let mut end = rest.find(['/', '?']).unwrap_or(rest.len());
+    // A password written unencoded may hold '/' or '?': then the userinfo runs to the last '@'.
+    // Cut at the first one instead, and "user:1234" of "user:1234/x@host" would be probed and shown.
+    if !rest[..end].contains('@')
+        && let Some(at) = rest.rfind('@')
+    {
+        end = rest[at..].find(['/', '?']).map_or(rest.len(), |i| at + i);
+    }
     let (netloc, tail) = rest.split_at(end);
     let query = tail.split_once('?').map_or("", |(_, q)| q);
     let tls = query.split('&').any(|kv| {
@@ -411,6 +418,17 @@ mod tests {
             host: h.into(),
             port: p,
         }
+    }
+
+    #[test]
+    fn an_unencoded_slash_in_the_password_is_not_taken_for_the_host() {
+        assert_eq!(
+            parse_transport_url("rabbit://nova:1234/x?y@mq1:5673/child1").unwrap(),
+            Transport::Amqp {
+                endpoints: vec![ep("mq1", 5673)],
+                tls: false
+            }
+        );
     }
 
     #[test]
