@@ -67,7 +67,7 @@ pub struct V2Inputs<'a> {
 }
 
 /// The parts of nova.conf cellaudit reads: `section → key → value`, the last assignment winning as in oslo.config.
-pub fn parse_nova_conf(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+fn parse_nova_conf(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
     let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let mut section = String::new();
     for line in text.lines() {
@@ -288,7 +288,7 @@ fn parse_netloc(netloc: &str) -> Result<Vec<(&'static str, Option<String>)>, Str
 /// Renders a cell mapping's `database_connection` as `CellMapping.format_db_url` does: Python's
 /// `str.format` with the parts of `[database] connection`. Where Nova would log an error and use the
 /// text as written, which cannot connect, this returns the reason instead.
-pub fn render_db_url(template: &str, source: Option<&str>) -> Result<String, String> {
+fn render_db_url(template: &str, source: Option<&str>) -> Result<String, String> {
     if !template.contains(['{', '}']) {
         return Ok(template.to_string());
     }
