@@ -1,9 +1,11 @@
 //! The raw command line as clap parses it; `config` turns it into something validated.
+//!
+//! These structs hold URLs exactly as typed, passwords included, so they deliberately have no `Debug`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(
     name = "cellaudit",
     version = crate::packaging::VERSION,
@@ -16,7 +18,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 pub enum Command {
     /// Audit a cells v1 parent database against its children.
     Audit(AuditArgs),
@@ -43,7 +45,7 @@ pub enum Command {
     UpgradeCheck(UpgradeCheckArgs),
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct ExplainArgs {
     /// What to explain.
     #[arg(value_enum)]
@@ -54,7 +56,7 @@ pub struct ExplainArgs {
     pub audit: AuditArgs,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct TopologyArgs {
     /// TOML file with one [parent] and a [[child]] list (name, url, password_env or password_file).
     #[arg(long, value_name = "FILE")]
@@ -98,7 +100,7 @@ pub enum ExpectArg {
     All,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct AuditArgs {
     #[command(flatten)]
     pub topology: TopologyArgs,
@@ -139,7 +141,7 @@ pub struct AuditArgs {
     pub instances_mode: Option<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct DemoArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
@@ -149,7 +151,7 @@ pub struct DemoArgs {
     pub keep: Option<PathBuf>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 #[command(
     after_help = "Without --apply nothing is changed: the plan is printed as the SQL that --apply would execute.\n\
                   Exit codes: 0 nothing to do, or applied/undone and verified; 1 dry run with statements planned;\n\
@@ -184,7 +186,7 @@ pub struct SyncArgs {
 }
 
 /// The cells v2 deployment: the API database, from which the cells are discovered.
-#[derive(Debug, Default, Args)]
+#[derive(Default, Args)]
 pub struct V2Args {
     /// Cells v2: the API database (nova_api) URL, e.g. mysql+pymysql://nova:PW@db/nova_api; cells come from its cell_mappings.
     #[arg(long, value_name = "URL")]
@@ -207,7 +209,7 @@ pub struct V2Args {
     pub default_az: Option<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 #[command(
     after_help = "Exit codes (as nova-status upgrade check): 0 every check passed, 1 warnings, 2 failures, 255 the checks could not run."
 )]

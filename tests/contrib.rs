@@ -19,7 +19,7 @@ fn parse(words: &[&str]) -> cellaudit::cli::AuditArgs {
             command: cellaudit::cli::Command::Audit(a),
             ..
         }) => a,
-        Ok(other) => panic!("not an audit: {other:?}"),
+        Ok(_) => panic!("not an audit: {words:?}"),
         Err(e) => panic!("{words:?}: {e}"),
     }
 }
