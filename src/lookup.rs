@@ -14,14 +14,21 @@ async fn one(spec: &CellSpec, uuid: &str, timeouts: Timeouts) -> CellRows {
     };
     let result = async {
         let pool = Pool::connect(url, timeouts).await?;
-        let mut s = pool.snapshot(timeouts).await?;
-        let schema = s.schema().await?;
-        let q = &EXPLAIN_INSTANCE;
-        let rows = match schema.missing(q.table, q.columns) {
-            Some(reason) => Err(reason),
-            None => s.fetch_bound(q.sql, &[uuid]).await,
-        };
-        s.finish().await;
+        // The pool is closed on every path, not left to drop, so a failed lookup holds no connection.
+        let rows = async {
+            let mut s = pool.snapshot(timeouts).await?;
+            let q = &EXPLAIN_INSTANCE;
+            let rows = match s.schema().await {
+                Err(e) => Err(e),
+                Ok(schema) => match schema.missing(q.table, q.columns) {
+                    Some(reason) => Err(reason),
+                    None => s.fetch_bound(q.sql, &[uuid]).await,
+                },
+            };
+            s.finish().await;
+            rows
+        }
+        .await;
         pool.close().await;
         rows
     }
