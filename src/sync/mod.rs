@@ -211,6 +211,11 @@ async fn apply_plan(
             .find(|s| s.name == c.cell)
             .map(|s| s.url.as_ref())
         else {
+            // Only children that were read get a plan, so this cannot happen; if it does, the journal says so.
+            if let Some(j) = jf.journal.child_mut(&c.cell) {
+                j.status = ChildStatus::NotAttempted;
+            }
+            let _ = jf.save();
             continue;
         };
         let mut cj = jf
