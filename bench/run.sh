@@ -6,9 +6,10 @@
 # Starts a private MariaDB (unix socket plus 127.0.0.1 on a free port, data in DIR, default /tmp/cellaudit-bench),
 # generates with Nova's real schema (fixtures/schema/main.mysql.sql) a parent with ~1,000,000 instances mirrored from
 # 10 children of 100,000 each, ~0.1% drift (missing, extra, changed), plus a separate 300,000-instance parent/child
-# pair; runs the full audit with /usr/bin/time -v; then, on the pair, interleaved rounds of cellaudit, an ordered
+# pair; runs the full audit with /usr/bin/time -v in each --instances-mode (stream, hash; --modes to choose); then, on
+# the pair, interleaved rounds of cellaudit (stream mode, and hash mode as cellaudit-hash), an ordered
 # `mariadb -N --quick ... ORDER BY uuid` dump of both sides piped to diff, pt-table-sync --print and reladiff, and
-# prints medians, ratios and whether every tool found the same differing uuids.
+# prints medians, ratios against each cellaudit mode and whether every tool found the same differing uuids.
 #
 # Needs: mariadb-server, percona-toolkit (apt-get install -y percona-toolkit), reladiff in a venv outside the repo
 # (python3 -m venv /work/reladiff-venv && /work/reladiff-venv/bin/pip install 'reladiff[mysql]'; or set RELADIFF).
