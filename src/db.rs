@@ -218,25 +218,24 @@ impl Pool {
                 let mut c = p.acquire().await.map_err(|e| describe(&e))?;
                 let secs = timeouts.statement.as_secs_f64();
                 // MariaDB and MySQL spell the statement timeout differently; whichever the server knows applies.
-                let maria = sqlx::query("SET SESSION max_statement_time = ?")
+                let maria = sqlx::query(include_str!("../queries/session_timeout_mariadb.sql"))
                     .bind(secs)
                     .execute(&mut *c)
                     .await;
                 if maria.is_err() {
-                    let _ = sqlx::query("SET SESSION max_execution_time = ?")
+                    let _ = sqlx::query(include_str!("../queries/session_timeout_mysql.sql"))
                         .bind((secs * 1000.0) as u64)
                         .execute(&mut *c)
                         .await;
                 }
-                // Nova's wide utf8mb3 rows exceed the default, which makes ORDER BY re-read every row by primary key.
-                let _ = sqlx::raw_sql("SET SESSION max_length_for_sort_data = 8192")
+                let _ = sqlx::raw_sql(include_str!("../queries/session_sort_data.sql"))
                     .execute(&mut *c)
                     .await;
-                sqlx::raw_sql("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                sqlx::raw_sql(include_str!("../queries/session_repeatable_read.sql"))
                     .execute(&mut *c)
                     .await
                     .map_err(|e| describe(&e))?;
-                sqlx::raw_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+                sqlx::raw_sql(include_str!("../queries/snapshot_begin.mysql.sql"))
                     .execute(&mut *c)
                     .await
                     .map_err(|e| describe(&e))?;
@@ -244,8 +243,7 @@ impl Pool {
             }
             Pool::Sqlite(p) => {
                 let mut c = p.acquire().await.map_err(|e| describe(&e))?;
-                // A deferred transaction takes its snapshot at the first read and keeps it to the end.
-                sqlx::raw_sql("BEGIN")
+                sqlx::raw_sql(include_str!("../queries/snapshot_begin.sqlite.sql"))
                     .execute(&mut *c)
                     .await
                     .map_err(|e| describe(&e))?;
@@ -408,10 +406,14 @@ impl Session {
     pub async fn finish(self) {
         match self {
             Session::MySql(mut c, _) => {
-                let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *c).await;
+                let _ = sqlx::raw_sql(include_str!("../queries/snapshot_end.sql"))
+                    .execute(&mut *c)
+                    .await;
             }
             Session::Sqlite(mut c, _) => {
-                let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *c).await;
+                let _ = sqlx::raw_sql(include_str!("../queries/snapshot_end.sql"))
+                    .execute(&mut *c)
+                    .await;
             }
         }
     }

@@ -1,0 +1,2 @@
+-- Nothing was written: ending the snapshot only releases it.
+ROLLBACK
