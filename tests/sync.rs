@@ -668,9 +668,10 @@ async fn a_child_server_killed_mid_apply_leaves_nothing_committed_and_the_journa
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_lost_mid_apply_leaves_the_child_exactly_as_it_was() {
     // The same failure as a killed server, but the server survives to show the child is unchanged.
-    let server = MariaDb::shared();
-    let cells = deployment(server);
-    let before = dumps(server, &cells);
+    // KILL CONNECTION runs on a server of this test's own, so nothing it does can reach the other tests' server.
+    let server = Arc::new(MariaDb::start_private());
+    let cells = deployment(&server);
+    let before = dumps(&server, &cells);
     let child2 = CELLS.iter().position(|c| *c == "child2").unwrap();
     let jdir = tempfile::tempdir().unwrap();
     let mut args = v1_topology(&cells);
@@ -681,11 +682,12 @@ async fn a_connection_lost_mid_apply_leaves_the_child_exactly_as_it_was() {
         jdir.path().display().to_string(),
     ]);
     let db = db_name(url_of(&cells, "child2"));
+    let killer = server.clone();
     let hooks = Hooks {
         before_child: None,
         after_step: Some(Box::new(move |cell, step| {
             if cell == "child2" && step == 3 {
-                let s = MariaDb::shared();
+                let s = &killer;
                 let ids = s.query(
                     "mysql",
                     &format!("SELECT id FROM information_schema.PROCESSLIST WHERE db = '{db}' AND id <> CONNECTION_ID()"),
@@ -699,7 +701,7 @@ async fn a_connection_lost_mid_apply_leaves_the_child_exactly_as_it_was() {
     let (code, out) = run_lib(&args, &hooks).await;
     assert_eq!(code, exit_codes::SYNC_ROLLED_BACK, "{out}");
     assert_eq!(
-        dumps(server, &cells)[child2..],
+        dumps(&server, &cells)[child2..],
         before[child2..],
         "a lost connection left rows behind:\n{out}"
     );
