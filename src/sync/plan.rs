@@ -100,6 +100,17 @@ enum AzEffect {
     SetsAz { agg: AggId, az: String },
 }
 
+impl AzEffect {
+    /// Writing metadata key `k` sets the aggregate's AZ only when `k` is `availability_zone`.
+    fn of_metadata(k: &str, agg: AggId, value: String) -> AzEffect {
+        if k == AZ_KEY {
+            AzEffect::SetsAz { agg, az: value }
+        } else {
+            AzEffect::None
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Step {
     pub table: &'static Table,
@@ -581,14 +592,7 @@ impl ChildBuilder<'_> {
                 fixes: None,
                 fixed_id: None,
                 warning: None,
-                az: if k == AZ_KEY {
-                    AzEffect::SetsAz {
-                        agg: AggId::New(slot),
-                        az: v.clone(),
-                    }
-                } else {
-                    AzEffect::None
-                },
+                az: AzEffect::of_metadata(k, AggId::New(slot), v.clone()),
             });
         }
         for host in agg.member_hosts() {
@@ -657,14 +661,7 @@ impl ChildBuilder<'_> {
             fixes: Some(FindingRef::of(f)),
             fixed_id: None,
             warning: None,
-            az: if k == AZ_KEY {
-                AzEffect::SetsAz {
-                    agg: AggId::Existing(c.id),
-                    az: v,
-                }
-            } else {
-                AzEffect::None
-            },
+            az: AzEffect::of_metadata(k, AggId::Existing(c.id), v),
         });
     }
 
@@ -728,14 +725,7 @@ impl ChildBuilder<'_> {
             fixes: Some(FindingRef::of(f)),
             fixed_id: None,
             warning: None,
-            az: if k == AZ_KEY {
-                AzEffect::SetsAz {
-                    agg: AggId::Existing(c.id),
-                    az: new,
-                }
-            } else {
-                AzEffect::None
-            },
+            az: AzEffect::of_metadata(k, AggId::Existing(c.id), new),
         });
     }
 
