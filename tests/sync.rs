@@ -57,6 +57,16 @@ fn dump(server: &MariaDb, url: &str) -> String {
         .join("")
 }
 
+/// `--apply --yes --journal-dir DIR`: an unattended apply whose journal lands in the test's directory.
+fn apply_flags(jdir: &tempfile::TempDir) -> [String; 4] {
+    [
+        "--apply".into(),
+        "--yes".into(),
+        "--journal-dir".into(),
+        jdir.path().display().to_string(),
+    ]
+}
+
 fn dumps(server: &MariaDb, cells: &[(String, String)]) -> Vec<String> {
     cells.iter().map(|(_, u)| dump(server, u)).collect()
 }
@@ -398,12 +408,7 @@ async fn apply_fixes_the_missing_rows_remaps_ids_and_a_second_apply_is_a_no_op()
     let parent_before = dump(server, url_of(&cells, "api"));
 
     let mut args = v1_topology(&cells);
-    args.extend([
-        "--apply".into(),
-        "--yes".into(),
-        "--journal-dir".into(),
-        jdir.path().display().to_string(),
-    ]);
+    args.extend(apply_flags(&jdir));
     let (code, out) = run_lib(&args, &Hooks::default()).await;
     assert_eq!(code, exit_codes::SYNC_DONE, "{out}");
     assert!(
@@ -515,12 +520,7 @@ async fn a_flavor_keeps_the_parent_id_when_it_is_free_and_undo_removes_it() {
     assert!(!out.contains("WARNING"), "{out}");
     assert!(!out.contains("== child2"), "{out}");
 
-    args.extend([
-        "--apply".into(),
-        "--yes".into(),
-        "--journal-dir".into(),
-        jdir.path().display().to_string(),
-    ]);
+    args.extend(apply_flags(&jdir));
     let (code, out) = run_lib(&args, &Hooks::default()).await;
     assert_eq!(code, exit_codes::SYNC_DONE, "{out}");
     assert!(
@@ -559,12 +559,7 @@ async fn a_concurrent_insert_between_plan_and_apply_rolls_the_child_back() {
     let c2 = url_of(&cells, "child2").to_string();
     let c3_before = dump(server, url_of(&cells, "child3"));
     let mut args = v1_topology(&cells);
-    args.extend([
-        "--apply".into(),
-        "--yes".into(),
-        "--journal-dir".into(),
-        jdir.path().display().to_string(),
-    ]);
+    args.extend(apply_flags(&jdir));
 
     let target = c2.clone();
     let hooks = Hooks {
@@ -623,12 +618,7 @@ async fn a_child_server_killed_mid_apply_leaves_nothing_committed_and_the_journa
     let c3_before = dump(shared, url_of(&cells, "child3"));
     let jdir = tempfile::tempdir().unwrap();
     let mut args = v1_topology(&cells);
-    args.extend([
-        "--apply".into(),
-        "--yes".into(),
-        "--journal-dir".into(),
-        jdir.path().display().to_string(),
-    ]);
+    args.extend(apply_flags(&jdir));
 
     let victim = Arc::new(Mutex::new(Some(private)));
     let v = victim.clone();
@@ -675,12 +665,7 @@ async fn a_connection_lost_mid_apply_leaves_the_child_exactly_as_it_was() {
     let child2 = CELLS.iter().position(|c| *c == "child2").unwrap();
     let jdir = tempfile::tempdir().unwrap();
     let mut args = v1_topology(&cells);
-    args.extend([
-        "--apply".into(),
-        "--yes".into(),
-        "--journal-dir".into(),
-        jdir.path().display().to_string(),
-    ]);
+    args.extend(apply_flags(&jdir));
     let db = db_name(url_of(&cells, "child2"));
     let killer = server.clone();
     let hooks = Hooks {
