@@ -115,7 +115,8 @@ pub struct AuditArgs {
     /// Also probe every cell's message brokers (the opt-in `brokers` check): connects to each AMQP host.
     #[arg(long)]
     pub brokers: bool,
-    /// Write the report to FILE atomically (temporary file in the same directory, then rename) instead of stdout.
+    /// Write the report to FILE instead of stdout: a regular file (or a symlink's target) is replaced
+    /// atomically, keeping its mode; a FIFO or device (/dev/stdout, /dev/null) is written directly.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// No progress bar and no notes on stderr; errors are still printed.
