@@ -849,3 +849,210 @@ async fn sqlite_dump(url: &str) -> String {
     pool.close().await;
     out
 }
+
+/// The part of a dry run for one child, from its `-- == cell` line to the next child or the summary.
+fn child_section(out: &str, cell: &str) -> String {
+    let head = format!("-- == {cell} (");
+    let start = out
+        .find(&head)
+        .unwrap_or_else(|| panic!("no section for {cell} in:\n{out}"));
+    let rest = &out[start..];
+    let end = rest[1..]
+        .find("\n-- == ")
+        .map(|i| i + 1)
+        .or_else(|| rest.find("\nSUMMARY"))
+        .unwrap_or(rest.len());
+    rest[..end].to_string()
+}
+
+fn stamp_of(out: &str) -> String {
+    out.lines()
+        .find_map(|l| l.split("rows are stamped ").nth(1))
+        .and_then(|l| l.strip_suffix(" UTC"))
+        .unwrap_or_else(|| panic!("no stamp in:\n{out}"))
+        .to_string()
+}
+
+/// A parent aggregate name and metadata value that try to leave a literal or a comment: a newline
+/// followed by SQL, a client command (`\!` runs a shell in the mariadb client), quotes, a
+/// backslash (read differently with and without NO_BACKSLASH_ESCAPES), a terminal escape, non-ASCII.
+fn hostile_name(marker: &Path) -> String {
+    format!(
+        "\x01x\nDROP TABLE victim; -- \n\\! touch {}\n' \" \\' \\\\ \x1b[2J é",
+        marker.display()
+    )
+}
+
+#[test]
+fn the_printed_mariadb_script_gives_the_tables_apply_gives_in_both_sql_modes() {
+    let server = MariaDb::shared();
+    let cells = deployment(server);
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("pwned");
+    let name = hostile_name(&marker);
+    let hex = |s: &str| s.bytes().map(|b| format!("{b:02X}")).collect::<String>();
+    let api = url_of(&cells, "api");
+    server.exec(
+        api,
+        &format!(
+            "UPDATE aggregates SET name = X'{}', uuid = '0a000000-0000-4000-8000-0000000000ff' WHERE name = 'az-west-agg';
+             INSERT INTO aggregate_metadata (created_at, aggregate_id, `key`, value, deleted)
+             SELECT created_at, id, 'note', X'{}', 0 FROM aggregates WHERE uuid = '0a000000-0000-4000-8000-0000000000ff';",
+            hex(&name),
+            hex("a\\b'c\r\n\\0")
+        ),
+    );
+    let children = ["child1", "child2", "child3"];
+    for c in children {
+        server.exec(url_of(&cells, c), "CREATE TABLE victim (id INT)");
+    }
+    let dry = sync_cli(&cells, &["--fix-drift"]);
+    assert_eq!(dry.code, exit_codes::SYNC_PLANNED as i32, "{}", dry.stderr);
+    assert!(
+        dry.stdout.contains("_utf8mb4 X'"),
+        "the hostile name is not in the plan:\n{}",
+        dry.stdout
+    );
+    // Data never starts a line: every line is a comment, a statement, or the summary.
+    for l in dry.stdout.lines() {
+        assert!(
+            !l.starts_with("DROP") && !l.starts_with("\\!") && !l.contains('\x1b'),
+            "{l:?}"
+        );
+    }
+    let s1 = stamp_of(&dry.stdout);
+
+    // Two copies of the children run the printed sections with the client: default sql_mode and NO_BACKSLASH_ESCAPES.
+    let copies: Vec<Vec<(String, String)>> = (0..2)
+        .map(|_| {
+            children
+                .iter()
+                .map(|c| {
+                    let u = load_cell(server, c);
+                    server.exec(&u, "CREATE TABLE victim (id INT)");
+                    (c.to_string(), u)
+                })
+                .collect()
+        })
+        .collect();
+    for (mode, copy) in [
+        "",
+        "SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES');\n",
+    ]
+    .iter()
+    .zip(&copies)
+    {
+        for (c, u) in copy {
+            server.exec(u, &format!("{mode}{}", child_section(&dry.stdout, c)));
+        }
+    }
+    assert!(
+        !marker.exists(),
+        "the mariadb client ran a shell command from the data"
+    );
+
+    let jdir = tempfile::tempdir().unwrap();
+    let applied = sync_cli(
+        &cells,
+        &[
+            "--fix-drift",
+            "--apply",
+            "--yes",
+            "--journal-dir",
+            &jdir.path().display().to_string(),
+        ],
+    );
+    assert_eq!(
+        applied.code,
+        exit_codes::SYNC_DONE as i32,
+        "{}{}",
+        applied.stdout,
+        applied.stderr
+    );
+    let s2 = stamp_of(&applied.stdout);
+    for c in children {
+        let want = dump(server, url_of(&cells, c)).replace(&s2, "NOW");
+        for copy in &copies {
+            let got = dump(server, url_of(copy, c)).replace(&s1, "NOW");
+            assert_eq!(got, want, "{c}: the printed script and --apply differ");
+            assert_eq!(
+                server.query(url_of(copy, c), "SELECT COUNT(*) FROM victim"),
+                "0\n"
+            );
+        }
+    }
+    // The copy holds the hostile name byte for byte.
+    assert_eq!(
+        server.query(
+            url_of(&copies[1], "child2"),
+            &format!(
+                "SELECT COUNT(*) FROM aggregates WHERE name = X'{}' AND deleted = 0",
+                hex(&name)
+            )
+        ),
+        "1\n"
+    );
+}
+
+async fn sqlite_exec(url: &str, sql: &str) {
+    let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+    let sql: &'static str = Box::leak(sql.to_string().into_boxed_str());
+    sqlx::raw_sql(sql)
+        .execute(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\nSQL:\n{sql}"));
+    pool.close().await;
+}
+
+fn sqlite_cells(dir: &Path) -> Vec<(String, String)> {
+    CELLS
+        .iter()
+        .map(|c| (c.to_string(), common::sqlite_cell(dir, c, &fixtures(c))))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_printed_sqlite_script_gives_the_tables_apply_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy_dir = tempfile::tempdir().unwrap();
+    let cells = sqlite_cells(dir.path());
+    let copy = sqlite_cells(copy_dir.path());
+    let name = hostile_name(&dir.path().join("pwned"));
+    let hex = |s: &str| s.bytes().map(|b| format!("{b:02X}")).collect::<String>();
+    sqlite_exec(
+        url_of(&cells, "api"),
+        &format!(
+            "UPDATE aggregates SET name = CAST(X'{}' AS TEXT), uuid = '0a000000-0000-4000-8000-0000000000ff' WHERE name = 'az-west-agg';
+             INSERT INTO aggregate_metadata (created_at, aggregate_id, key, value, deleted)
+             SELECT created_at, id, 'note', CAST(X'{}' AS TEXT), 0 FROM aggregates WHERE uuid = '0a000000-0000-4000-8000-0000000000ff';",
+            hex(&name),
+            hex("a\\b'c\r\n\\0")
+        ),
+    )
+    .await;
+    let mut args = v1_topology(&cells);
+    args.push("--fix-drift".into());
+    let (code, dry) = run_lib(&args, &Hooks::default()).await;
+    assert_eq!(code, exit_codes::SYNC_PLANNED, "{dry}");
+    assert!(dry.contains("CAST(X'"), "{dry}");
+    // SQLite has no backslash escapes: a backslash in data is printed as hex, never doubled.
+    for l in dry.lines().filter(|l| !l.starts_with("--")) {
+        assert!(!l.contains('\\'), "{l}");
+    }
+    let s1 = stamp_of(&dry);
+    for c in ["child1", "child2", "child3"] {
+        sqlite_exec(url_of(&copy, c), &child_section(&dry, c)).await;
+    }
+    let jdir = tempfile::tempdir().unwrap();
+    args.extend(apply_flags(&jdir));
+    let (code, out) = run_lib(&args, &Hooks::default()).await;
+    assert_eq!(code, exit_codes::SYNC_DONE, "{out}");
+    let s2 = stamp_of(&out);
+    for c in ["child1", "child2", "child3"] {
+        assert_eq!(
+            sqlite_dump(url_of(&copy, c)).await.replace(&s1, "NOW"),
+            sqlite_dump(url_of(&cells, c)).await.replace(&s2, "NOW"),
+            "{c}: the printed script and --apply differ"
+        );
+    }
+}

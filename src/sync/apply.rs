@@ -101,7 +101,7 @@ pub async fn run_steps(tx: &mut Tx, plan: &ChildPlan, hooks: &Hooks) -> Result<V
                 return Err(Stop::Conflict(format!(
                     "{} changed since the plan was made: it assumed {}, but `{}` found {found}",
                     plan.cell,
-                    g.assumes,
+                    sql::comment_text(&g.assumes),
                     render(d, g.stmt.query.sql(d), &values(binds))
                 )));
             }
