@@ -502,7 +502,8 @@ pub struct SyncConfig {
     pub yes: bool,
     pub fix_drift: bool,
     pub undo: Option<PathBuf>,
-    pub journal_dir: PathBuf,
+    /// Where journals go; `None`: the state directory ([`crate::sync::journal::default_dir`]).
+    pub journal_dir: Option<PathBuf>,
 }
 
 impl SyncConfig {
