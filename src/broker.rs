@@ -75,9 +75,22 @@ pub fn parse_transport_url(raw: &str) -> Result<Transport, String> {
             && ["1", "true", "yes", "on"].contains(&v.to_ascii_lowercase().as_str())
     });
     let mut endpoints = Vec::new();
-    for (i, part) in netloc.split(',').enumerate() {
-        // The password may itself contain '@' when not percent-encoded; the host follows the last one.
-        let hostport = part.rsplit_once('@').map_or(part, |(_, h)| h);
+    // Split as oslo.messaging's TransportURL.parse does, refusing the lists where a password's own ','
+    // or '@' would make a piece of it pass for a broker (which would then be shown and looked up in DNS).
+    let hosts = match crate::dburl::split_hosts(netloc) {
+        Some(h) => h,
+        // One '@' in all: the password holds ','; only what follows the '@' names brokers.
+        None if netloc.matches('@').count() == 1 => netloc
+            .rsplit_once('@')
+            .map_or("", |(_, h)| h)
+            .split(',')
+            .map(|h| (None, false, h))
+            .collect(),
+        None => {
+            return Err("the broker list is ambiguous: brokers with and without user:password, different users, or a ',' or '@' in a password not written as %2C or %40; not probed".into());
+        }
+    };
+    for (i, (_, _, hostport)) in hosts.into_iter().enumerate() {
         if hostport.is_empty() {
             continue;
         }
@@ -434,13 +447,24 @@ mod tests {
     #[test]
     fn transport_urls_as_oslo_messaging_writes_them() {
         assert_eq!(
-            parse_transport_url("rabbit://nova:s3cr@t@mq1:5673,nova:pw@mq2,[fd00::1]:5674/child1")
+            parse_transport_url("rabbit://nova:s3cr@t@mq1:5673,nova:pw@mq2,nova:x@[fd00::1]:5674/child1")
                 .unwrap(),
             Transport::Amqp {
                 endpoints: vec![ep("mq1", 5673), ep("mq2", 5672), ep("fd00::1", 5674)],
                 tls: false
             }
         );
+        // oslo.messaging only warns about a list mixing brokers with and without credentials; here it
+        // is what a ',' in a password looks like, so no piece of it is taken for a broker.
+        assert_eq!(
+            parse_transport_url("rabbit://nova:1,LEAKME1:2,x@h:1/").unwrap(),
+            Transport::Amqp {
+                endpoints: vec![ep("h", 1)],
+                tls: false
+            }
+        );
+        let err = parse_transport_url("rabbit://nova:1,LEAKME1:2,x@h:1,y@h2:1/").unwrap_err();
+        assert!(err.contains("ambiguous") && !err.contains("LEAKME1"), "{err}");
         assert_eq!(
             parse_transport_url("rabbit://u:p@mq:5671/?ssl=1").unwrap(),
             Transport::Amqp {
