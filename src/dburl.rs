@@ -113,7 +113,11 @@ fn unquote(s: &str) -> Result<String, &'static str> {
     let mut i = 0;
     while i < b.len() {
         let hex = |c: u8| (c as char).to_digit(16);
-        match (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
             (b'%', Some(h), Some(l)) => {
                 bytes.push((h * 16 + l) as u8);
                 i += 3;
@@ -270,7 +274,10 @@ impl DbUrl {
                 .ok()
                 .filter(|n| *n != 0 && x.bytes().all(|b| b.is_ascii_digit()))
                 .ok_or_else(|| {
-                    url_error(raw, "malformed MySQL URL: the port is not a number from 1 to 65535")
+                    url_error(
+                        raw,
+                        "malformed MySQL URL: the port is not a number from 1 to 65535",
+                    )
                 })?,
         };
         let database = p.database.unwrap_or("");
@@ -281,7 +288,10 @@ impl DbUrl {
             ));
         }
         if database.contains('/') {
-            return Err(url_error(raw, "the MySQL URL's path is not a database name"));
+            return Err(url_error(
+                raw,
+                "the MySQL URL's path is not a database name",
+            ));
         }
         let host = if p.host.is_empty() {
             "localhost".to_string()
@@ -289,7 +299,10 @@ impl DbUrl {
             p.host.to_string()
         };
         if !p.ipv6 && host.contains(|c: char| c.is_whitespace() || c.is_control()) {
-            return Err(url_error(raw, "malformed MySQL URL: the host name holds a space or control character"));
+            return Err(url_error(
+                raw,
+                "malformed MySQL URL: the host name holds a space or control character",
+            ));
         }
         let mut t = MySqlTarget {
             host,
@@ -351,7 +364,10 @@ impl DbUrl {
         let any_ssl = t.ssl_ca.is_some() || t.ssl_cert.is_some() || ssl_mode.is_some();
         t.tls = match ssl_mode {
             Some(TlsMode::VerifyCa | TlsMode::VerifyIdentity) if t.ssl_ca.is_none() => {
-                return Err(url_error(raw, "ssl_mode VERIFY_CA/VERIFY_IDENTITY needs ssl_ca"));
+                return Err(url_error(
+                    raw,
+                    "ssl_mode VERIFY_CA/VERIFY_IDENTITY needs ssl_ca",
+                ));
             }
             Some(TlsMode::Required) if t.ssl_ca.is_some() => TlsMode::VerifyCa,
             Some(m) => m,
@@ -534,7 +550,9 @@ pub fn redact(raw: &str) -> String {
     let shown = match rest.rfind('@') {
         None => redact_after_userinfo(rest),
         Some(at) => {
-            let netloc_end = rest[at..].find(['/', '?', '#']).map_or(rest.len(), |i| at + i);
+            let netloc_end = rest[at..]
+                .find(['/', '?', '#'])
+                .map_or(rest.len(), |i| at + i);
             let netloc = &rest[..netloc_end];
             match split_hosts(netloc) {
                 Some(hosts) if hosts.len() > 1 => {
@@ -547,7 +565,11 @@ pub fn redact(raw: &str) -> String {
                             format!("{}{}", user.unwrap_or_default(), redact_after_userinfo(hp))
                         })
                         .collect();
-                    format!("{}{}", list.join(","), redact_after_userinfo(&rest[netloc_end..]))
+                    format!(
+                        "{}{}",
+                        list.join(","),
+                        redact_after_userinfo(&rest[netloc_end..])
+                    )
                 }
                 _ => {
                     let userinfo = &rest[..at];

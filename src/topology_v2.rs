@@ -216,6 +216,11 @@ fn template_vars(default: &str) -> Result<BTreeMap<String, String>, String> {
         }
         None => ("", rest),
     };
+    // An '@' after the netloc means a password holding an unencoded '/', '?' or '#': Python's urlparse
+    // (and so Nova) would cut the password there and take a piece of it for the host.
+    if !netloc.is_empty() && after.contains('@') {
+        return Err("its password holds a '/', '?' or '#' that is not percent-encoded, so Nova's urlparse splits it (write %2F, %3F, %23)".into());
+    }
     let (before_frag, fragment) = after.split_once('#').unwrap_or((after, ""));
     let (path, query) = before_frag.split_once('?').unwrap_or((before_frag, ""));
     let mut v = BTreeMap::new();
