@@ -11,6 +11,58 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// Seconds `--connect-timeout` / `connect_timeout` may be: SQLite's busy timeout is milliseconds in a
+/// 32-bit integer, and a day is more than any server needs to answer.
+pub const CONNECT_TIMEOUT_SECS: std::ops::RangeInclusive<u64> = 1..=86_400;
+/// Seconds `--statement-timeout` / `statement_timeout` may be: up to a week.
+pub const STATEMENT_TIMEOUT_SECS: std::ops::RangeInclusive<u64> = 1..=604_800;
+/// Seconds `--lag` / `lag` may be: up to ten years (0 turns lagging off).
+pub const LAG_SECS: std::ops::RangeInclusive<u64> = 0..=315_360_000;
+
+/// A number of seconds within `range`; the message is one line naming the range.
+fn secs_in(raw: &str, range: &std::ops::RangeInclusive<u64>) -> Result<u64, String> {
+    let t = raw.trim();
+    t.parse::<u64>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            format!(
+                "must be a whole number of seconds from {} to {}",
+                range.start(),
+                range.end()
+            )
+        })
+}
+
+/// clap value parsers for the numeric flags, so out-of-range values are refused before anything runs.
+pub fn parse_connect_timeout(raw: &str) -> Result<u64, String> {
+    secs_in(raw, &CONNECT_TIMEOUT_SECS)
+}
+pub fn parse_statement_timeout(raw: &str) -> Result<u64, String> {
+    secs_in(raw, &STATEMENT_TIMEOUT_SECS)
+}
+pub fn parse_lag(raw: &str) -> Result<u64, String> {
+    secs_in(raw, &LAG_SECS)
+}
+
+/// A value from the config file checked against its range.
+fn file_secs(
+    path: &Path,
+    key: &str,
+    v: Option<u64>,
+    range: &std::ops::RangeInclusive<u64>,
+) -> Result<Option<u64>, ConfigError> {
+    match v {
+        Some(n) if !range.contains(&n) => Err(ConfigError(format!(
+            "config {}: {key} = {n} is out of range ({} to {} seconds)",
+            path.display(),
+            range.start(),
+            range.end()
+        ))),
+        other => Ok(other),
+    }
+}
+
 /// A cell to audit. A bad URL or password source is kept as an error so the other cells are still audited.
 #[derive(Debug, Clone)]
 pub struct CellSpec {
@@ -346,10 +398,25 @@ impl AuditConfig {
             Path::new(SYSTEM_CONFIG),
             t.parent.is_some() || !t.children.is_empty(),
         );
-        let file = match &path {
+        let mut file = match &path {
             Some(p) => load_file(p)?,
             None => FileConfig::default(),
         };
+        if let Some(p) = &path {
+            file.connect_timeout = file_secs(
+                p,
+                "connect_timeout",
+                file.connect_timeout,
+                &CONNECT_TIMEOUT_SECS,
+            )?;
+            file.statement_timeout = file_secs(
+                p,
+                "statement_timeout",
+                file.statement_timeout,
+                &STATEMENT_TIMEOUT_SECS,
+            )?;
+            file.lag = file_secs(p, "lag", file.lag, &LAG_SECS)?;
+        }
         let (parent, children) = topology(&args.topology, &file)?;
         let expect = match (args.expect, file.expect.as_deref()) {
             (Some(ExpectArg::All), _) | (None, Some("all")) => Expect::All,
