@@ -71,8 +71,20 @@ pub fn cell_mappings(data: &CellData) -> Result<Vec<CellMapping>, String> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct InstanceMapping {
     pub cell_uuid: Option<String>,
-    /// NULL on rows older than Stein's online migration: unknown.
+    /// `None`: NULL (a row older than Stein's online migration) or no such column (before Rocky's API 061).
     pub queued_for_delete: Option<bool>,
+    /// `None`: NULL (not yet filled by Train's online migration) or no such column (before Stein's API 062).
+    pub user_id: Option<String>,
+    /// Seconds since the epoch (UTC).
+    pub created_at: Option<i64>,
+}
+
+/// A DATETIME as the database reader gives it ('YYYY-MM-DD HH:MM:SS', UTC as Nova writes it) in epoch seconds.
+pub fn epoch(text: Option<String>) -> Option<i64> {
+    let t = text?;
+    sqlx::types::chrono::NaiveDateTime::parse_from_str(t.get(..19)?, "%Y-%m-%d %H:%M:%S")
+        .ok()
+        .map(|d| d.and_utc().timestamp())
 }
 
 /// What the API DB says about where things are.
@@ -82,7 +94,11 @@ pub struct ApiMappings {
     pub hosts: BTreeMap<String, String>,
     /// instance uuid → mapping, without map_instances' marker row.
     pub instances: BTreeMap<String, InstanceMapping>,
-    pub build_requests: BTreeSet<String>,
+    /// Build request instance uuid → when it was created (epoch seconds).
+    pub build_requests: BTreeMap<String, Option<i64>>,
+    /// Which optional columns this API DB has: `queued_for_delete` (API 061), `user_id` (API 062).
+    pub has_queued_for_delete: bool,
+    pub has_user_id: bool,
 }
 
 pub fn host_mappings(data: &CellData) -> Result<BTreeMap<String, String>, String> {
@@ -108,13 +124,23 @@ pub fn api_mappings(data: &CellData) -> Result<ApiMappings, String> {
             InstanceMapping {
                 cell_uuid: text(r, 1),
                 queued_for_delete: r.get(3).and_then(|v| v.as_int()).map(|i| i != 0),
+                user_id: text(r, 4),
+                created_at: epoch(text(r, 5)),
             },
         );
     }
+    m.has_queued_for_delete = data
+        .schema
+        .missing("instance_mappings", &["queued_for_delete"])
+        .is_none();
+    m.has_user_id = data
+        .schema
+        .missing("instance_mappings", &["user_id"])
+        .is_none();
     m.build_requests = data
         .rows(&q::BUILD_REQUESTS)?
         .iter()
-        .filter_map(|r| text(r, 0))
+        .filter_map(|r| Some((text(r, 0)?, epoch(text(r, 1)))))
         .collect();
     Ok(m)
 }
@@ -184,8 +210,10 @@ pub fn host_zones(aggs: &[ApiAggregate]) -> BTreeMap<&str, Vec<(&str, &str)>> {
 pub struct ComputeNode {
     pub host: String,
     pub hypervisor_hostname: Option<String>,
-    /// What discover_hosts trusts: 1 once it created the host mapping.
-    pub mapped: bool,
+    /// What discover_hosts trusts: 1 once it created the host mapping; `None` before Pike (main 360) had the flag.
+    pub mapped: Option<bool>,
+    /// The node's uuid, which is also its placement resource provider's uuid.
+    pub uuid: Option<String>,
 }
 
 /// A cell's compute hosts.
@@ -231,7 +259,8 @@ pub fn cell_hosts(data: &CellData) -> Result<CellHosts, String> {
             Some(ComputeNode {
                 host: text(r, 0)?,
                 hypervisor_hostname: text(r, 1),
-                mapped: flag(r, 2),
+                mapped: r.get(2).and_then(|v| v.as_int()).map(|i| i != 0),
+                uuid: text(r, 3),
             })
         })
         .collect();

@@ -5,11 +5,19 @@ use super::{Dataset, Query};
 /// Read first, on its own, to discover the cells.
 pub const CELL_MAPPINGS: Dataset = Dataset {
     name: "v2_cell_mappings",
-    variants: &[Query {
-        sql: include_str!("../../queries/v2_cell_mappings.sql"),
-        table: "cell_mappings",
-        columns: &["uuid", "name", "database_connection", "disabled"],
-    }],
+    variants: &[
+        Query {
+            sql: include_str!("../../queries/v2_cell_mappings.sql"),
+            table: "cell_mappings",
+            columns: &["uuid", "name", "database_connection", "disabled"],
+        },
+        // Ocata to Queens: API migration 058 (Rocky) added `disabled`.
+        Query {
+            sql: include_str!("../../queries/v2_cell_mappings_no_disabled.sql"),
+            table: "cell_mappings",
+            columns: &["uuid", "name", "database_connection"],
+        },
+    ],
 };
 
 pub const HOST_MAPPINGS: Dataset = Dataset {
@@ -32,12 +40,27 @@ pub const INSTANCE_MAPPINGS: Dataset = Dataset {
                 "cell_id",
                 "project_id",
                 "queued_for_delete",
+                "user_id",
+                "created_at",
             ],
         },
+        // Rocky: API 061 added queued_for_delete, 062 (Stein) user_id.
+        Query {
+            sql: include_str!("../../queries/v2_instance_mappings_no_user.sql"),
+            table: "instance_mappings",
+            columns: &[
+                "instance_uuid",
+                "cell_id",
+                "project_id",
+                "queued_for_delete",
+                "created_at",
+            ],
+        },
+        // Ocata to Queens.
         Query {
             sql: include_str!("../../queries/v2_instance_mappings_no_qfd.sql"),
             table: "instance_mappings",
-            columns: &["instance_uuid", "cell_id", "project_id"],
+            columns: &["instance_uuid", "cell_id", "project_id", "created_at"],
         },
     ],
 };
@@ -47,7 +70,7 @@ pub const BUILD_REQUESTS: Dataset = Dataset {
     variants: &[Query {
         sql: include_str!("../../queries/v2_build_requests.sql"),
         table: "build_requests",
-        columns: &["instance_uuid"],
+        columns: &["instance_uuid", "created_at"],
     }],
 };
 
@@ -89,11 +112,19 @@ pub const COMPUTE_SERVICES: Dataset = Dataset {
 
 pub const COMPUTE_NODES: Dataset = Dataset {
     name: "v2_compute_nodes",
-    variants: &[Query {
-        sql: include_str!("../../queries/v2_compute_nodes.sql"),
-        table: "compute_nodes",
-        columns: &["host", "hypervisor_hostname", "mapped", "deleted"],
-    }],
+    variants: &[
+        Query {
+            sql: include_str!("../../queries/v2_compute_nodes.sql"),
+            table: "compute_nodes",
+            columns: &["host", "hypervisor_hostname", "mapped", "uuid", "deleted"],
+        },
+        // Ocata: main migration 360 (Pike) added `mapped`.
+        Query {
+            sql: include_str!("../../queries/v2_compute_nodes_no_mapped.sql"),
+            table: "compute_nodes",
+            columns: &["host", "hypervisor_hostname", "uuid", "deleted"],
+        },
+    ],
 };
 
 pub const INSTANCES: Dataset = Dataset {

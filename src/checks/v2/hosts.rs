@@ -25,8 +25,20 @@ pub fn host_mappings(ctx: &V2Context<'_>) -> CheckRun {
             if mappings.contains_key(&node.host) || !seen.insert(node.host.as_str()) {
                 continue;
             }
-            let stale = h.nodes.iter().any(|n| n.host == node.host && n.mapped);
-            let (kind, why) = if stale {
+            let stale = h
+                .nodes
+                .iter()
+                .any(|n| n.host == node.host && n.mapped == Some(true));
+            let flagless = node.mapped.is_none();
+            let (kind, why) = if flagless {
+                // Before Pike (main migration 360) there is no `mapped` flag: discover_hosts walks every
+                // compute node and maps the ones without a host mapping
+                // (nova/objects/host_mapping.py::discover_hosts @15.0.0, ComputeNodeList.get_all).
+                (
+                    "unmapped",
+                    "`nova-manage cell_v2 discover_hosts` will map it",
+                )
+            } else if stale {
                 (
                     "unmapped_flag_stale",
                     "compute_nodes.mapped is 1, so `nova-manage cell_v2 discover_hosts` skips it; `discover_hosts --by-service` (or resetting mapped to 0) maps it again",

@@ -112,7 +112,7 @@ pub fn instance_mappings(ctx: &V2Context<'_>) -> CheckRun {
         let live = live_in(uuid);
         match mapping.cell_uuid.as_deref() {
             None => {
-                if m.build_requests.contains(uuid) {
+                if m.build_requests.contains_key(uuid) {
                     continue;
                 }
                 if !live.is_empty() {
@@ -196,7 +196,7 @@ pub fn instance_mappings(ctx: &V2Context<'_>) -> CheckRun {
                         );
                     }
                 }
-                if m.build_requests.contains(uuid) && !live.is_empty() {
+                if m.build_requests.contains_key(uuid) && !live.is_empty() {
                     run.findings.push(
                         Finding::new(
                             CHECK,
