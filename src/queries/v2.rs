@@ -106,7 +106,16 @@ pub const COMPUTE_SERVICES: Dataset = Dataset {
     variants: &[Query {
         sql: include_str!("../../queries/v2_compute_services.sql"),
         table: "services",
-        columns: &["host", "binary", "deleted", "disabled"],
+        columns: &[
+            "host",
+            "binary",
+            "deleted",
+            "disabled",
+            "version",
+            "last_seen_up",
+            "updated_at",
+            "created_at",
+        ],
     }],
 };
 
@@ -141,6 +150,9 @@ pub const INSTANCES: Dataset = Dataset {
                 "vm_state",
                 "deleted",
                 "hidden",
+                "deleted_at",
+                "updated_at",
+                "created_at",
             ],
         },
         Query {
@@ -153,9 +165,32 @@ pub const INSTANCES: Dataset = Dataset {
                 "availability_zone",
                 "vm_state",
                 "deleted",
+                "deleted_at",
+                "updated_at",
+                "created_at",
             ],
         },
     ],
+};
+
+/// Uuids of the instances archived to `shadow_instances`.
+pub const SHADOW_INSTANCES: Dataset = Dataset {
+    name: "v2_shadow_instances",
+    variants: &[Query {
+        sql: include_str!("../../queries/v2_shadow_instances.sql"),
+        table: "shadow_instances",
+        columns: &["uuid"],
+    }],
+};
+
+/// Each request spec's pinned AZ (an excerpt of the serialised spec, see the query).
+pub const REQUEST_SPECS: Dataset = Dataset {
+    name: "v2_request_specs",
+    variants: &[Query {
+        sql: include_str!("../../queries/v2_request_specs.sql"),
+        table: "request_specs",
+        columns: &["instance_uuid", "spec", "created_at"],
+    }],
 };
 
 pub const LEGACY_AGGREGATES: Dataset = Dataset {

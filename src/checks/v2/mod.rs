@@ -23,6 +23,8 @@ pub struct V2Cell<'a> {
     pub audited: bool,
     /// `None` when not audited or unreadable: nothing may be concluded from its absence.
     pub data: Option<&'a CellData>,
+    /// The database it was read from (server and name, no credentials), when its URL parsed.
+    pub database: Option<String>,
 }
 
 /// Everything a cells v2 check may look at.
@@ -32,9 +34,18 @@ pub struct V2Context<'a> {
     pub cells: Vec<V2Cell<'a>>,
     /// The AZ of hosts in no AZ aggregate (`[DEFAULT] default_availability_zone`).
     pub default_az: &'a str,
+    /// `--lag` in seconds: changes this recent are in flight, not drift.
+    pub lag: i64,
+    /// Epoch seconds `lag` counts back from.
+    pub now: i64,
 }
 
 impl<'a> V2Context<'a> {
+    /// Whether a change at `at` (epoch seconds) is within `--lag` of now; unknown times are not recent.
+    pub fn recent(&self, at: Option<i64>) -> bool {
+        at.is_some_and(|t| self.now - t <= self.lag)
+    }
+
     pub fn cell(&self, uuid: &str) -> Option<&V2Cell<'a>> {
         self.cells.iter().find(|c| c.uuid == uuid)
     }
