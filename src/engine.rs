@@ -27,6 +27,7 @@ pub(crate) async fn read_one_open(
         schema_version: None,
         read_seconds: None,
         rows_read: None,
+        release: None,
     };
     let url = match &spec.url {
         Ok(u) => u,
@@ -63,6 +64,11 @@ pub(crate) async fn read_one_open(
                     .map(|r| r.as_ref().map_or(0, |rows| rows.len() as u64))
                     .sum(),
             );
+            status.release = data
+                .schema_version
+                .as_deref()
+                .and_then(crate::release::of_schema_version)
+                .map(|r| r.to_string());
             (status, Some(data), open)
         }
         Err(e) => {

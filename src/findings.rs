@@ -64,6 +64,9 @@ pub struct CellStatus {
     /// Rows those dataset queries returned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rows_read: Option<u64>,
+    /// The Nova release(s) whose `db sync` leaves that revision (see `release.rs`), when it is one Nova shipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
 }
 
 /// One thing that is wrong (or worth knowing) about one object in one cell.

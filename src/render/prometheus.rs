@@ -242,6 +242,7 @@ mod tests {
             schema_version: None,
             read_seconds: None,
             rows_read: None,
+            release: None,
         };
         let mut r = Report::new(
             "cells-v1",
