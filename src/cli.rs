@@ -106,6 +106,8 @@ pub struct AuditArgs {
     pub topology: TopologyArgs,
     #[command(flatten)]
     pub v2: V2Args,
+    #[command(flatten)]
+    pub read: ReadArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: FormatArg,
@@ -140,6 +142,18 @@ pub struct AuditArgs {
     /// about 32 bytes per instance row) [default: stream].
     #[arg(long, value_name = "MODE", value_parser = ["stream", "hash"])]
     pub instances_mode: Option<String>,
+}
+
+/// How hard the audit may press on the databases.
+#[derive(Default, Args)]
+pub struct ReadArgs {
+    /// Databases read at the same time (config `jobs`) [default: 8].
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Databases read at the same time on one database server (same host:port or socket), e.g. every cell on
+    /// one Galera cluster (config `jobs_per_server`) [default: 1: one full scan per server at a time].
+    #[arg(long, value_name = "N")]
+    pub jobs_per_server: Option<usize>,
 }
 
 #[derive(Args)]
@@ -220,6 +234,8 @@ pub struct V2Args {
 pub struct UpgradeCheckArgs {
     #[command(flatten)]
     pub v2: V2Args,
+    #[command(flatten)]
+    pub read: ReadArgs,
     /// Print oslo.upgradecheck's JSON form instead of the table.
     #[arg(long)]
     pub json: bool,
