@@ -499,11 +499,12 @@ pub fn read_limits(
     file_jobs: Option<usize>,
     file_per_server: Option<usize>,
 ) -> Result<(usize, usize), ConfigError> {
-    let pick = |flag: Option<usize>, file: Option<usize>, def: usize, what: &str| match flag.or(file) {
-        Some(0) => Err(ConfigError(format!("{what} must be at least 1"))),
-        Some(n) => Ok(n),
-        None => Ok(def),
-    };
+    let pick =
+        |flag: Option<usize>, file: Option<usize>, def: usize, what: &str| match flag.or(file) {
+            Some(0) => Err(ConfigError(format!("{what} must be at least 1"))),
+            Some(n) => Ok(n),
+            None => Ok(def),
+        };
     Ok((
         pick(args.jobs, file_jobs, crate::limits::DEFAULT_JOBS, "--jobs")?,
         pick(
