@@ -13,12 +13,14 @@ pub mod exit_codes;
 pub mod explain;
 pub mod explain_v2;
 pub mod findings;
+pub mod limits;
 pub mod lookup;
 pub mod merge;
 pub mod output;
 pub mod packaging;
 pub mod progress;
 pub mod queries;
+pub mod release;
 pub mod render;
 pub mod snapshot;
 pub mod sync;
@@ -127,7 +129,11 @@ async fn run_upgrade_check(args: &cli::UpgradeCheckArgs) -> u8 {
         args.statement_timeout,
         &names,
         render::Format::Table,
-    ) {
+    )
+    .and_then(|mut c| {
+        (c.jobs, c.jobs_per_server) = config::read_limits(&args.read, None, None)?;
+        Ok(c)
+    }) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("cellaudit: {e}");
@@ -274,6 +280,14 @@ fn v2_config_of(a: &cli::AuditArgs, checks: &[String]) -> Result<topology_v2::V2
                 checks,
                 config::format(a.format),
             )
+        })
+        .and_then(|mut c| {
+            (c.jobs, c.jobs_per_server) = config::read_limits(&a.read, None, None)?;
+            if let Some(l) = a.lag {
+                c.lag = std::time::Duration::from_secs(l);
+            }
+            c.as_of = a.as_of.as_deref().map(config::parse_as_of).transpose()?;
+            Ok(c)
         })
         .map_err(|e| {
             eprintln!("cellaudit: {e}");
