@@ -491,7 +491,10 @@ async fn undo(
                 reversed.push(cell);
             }
             Err(e) => {
-                say(out, &format!("{cell}: NOT undone: {e}\n"));
+                say(
+                    out,
+                    &format!("{cell}: NOT undone: {}\n", sql::comment_text(&e)),
+                );
                 failed.push(cell);
                 code = exit_codes::SYNC_ROLLED_BACK;
             }
