@@ -812,6 +812,12 @@ async fn sqlite_apply_then_undo_round_trips() {
     ]);
     let (code, out) = run_lib(&undo, &Hooks::default()).await;
     assert_eq!(code, exit_codes::SYNC_DONE, "{out}");
+    assert!(out.contains("BEGIN IMMEDIATE;"), "{out}");
+    for c in ["child1", "child2", "child3"] {
+        let shown = preview_writes(&out, c);
+        assert!(!shown.is_empty(), "{c}: {out}");
+        assert_eq!(shown, undone_statements(&out, c), "{c}:\n{out}");
+    }
     for (u, b) in children.iter().zip(&before) {
         assert_eq!(&sqlite_dump(u).await, b, "undo did not restore {u}");
     }
