@@ -821,6 +821,39 @@ async fn sqlite_apply_then_undo_round_trips() {
     for (u, b) in children.iter().zip(&before) {
         assert_eq!(&sqlite_dump(u).await, b, "undo did not restore {u}");
     }
+
+    // An undo whose COMMIT answer was lost leaves the journal saying `committed` with the rows
+    // already reversed: the next undo finds them as before the run and records the child undone.
+    use cellaudit::sync::journal;
+    let path = PathBuf::from(&undo[undo.iter().position(|a| a == "--undo").unwrap() + 1]);
+    let mut j = journal::read(&path).unwrap();
+    for c in &mut j.children {
+        if c.status == journal::ChildStatus::Undone {
+            c.status = journal::ChildStatus::CommitUnknown;
+        }
+    }
+    j.checksum = journal::checksum(&j);
+    write_journal(&path, &j);
+    let (code, out) = run_lib(&undo, &Hooks::default()).await;
+    assert_eq!(code, exit_codes::SYNC_DONE, "{out}");
+    for c in ["child1", "child2", "child3"] {
+        assert!(
+            out.contains(&format!(
+                "{c}: nothing to reverse: every row is already as it was before the run"
+            )),
+            "{out}"
+        );
+    }
+    assert!(
+        journal::read(&path)
+            .unwrap()
+            .children
+            .iter()
+            .all(|c| c.status == journal::ChildStatus::Undone)
+    );
+    for (u, b) in children.iter().zip(&before) {
+        assert_eq!(&sqlite_dump(u).await, b, "{u} changed");
+    }
 }
 
 /// Every row of the tables sync writes, as JSON text, read through SQLite itself.
