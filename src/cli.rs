@@ -232,6 +232,12 @@ pub struct UpgradeCheckArgs {
     pub v2: V2Args,
     #[command(flatten)]
     pub read: ReadArgs,
+    /// Seconds: a build younger than this is in flight, not stuck [default: 3600].
+    #[arg(long, value_name = "SECS")]
+    pub lag: Option<u64>,
+    /// Count --lag back from this UTC time instead of now ('YYYY-MM-DD HH:MM:SS'), e.g. for a restored backup.
+    #[arg(long, value_name = "TIME")]
+    pub as_of: Option<String>,
     /// Print oslo.upgradecheck's JSON form instead of the table.
     #[arg(long)]
     pub json: bool,
