@@ -1,7 +1,7 @@
 //! Typed views of a cells v2 deployment (API DB mappings and aggregates; cell services, nodes, instances) built from snapshot rows.
 
 use crate::db::Row;
-use crate::dburl::mask_url;
+use crate::dburl::redact;
 use crate::queries::v2 as q;
 use crate::snapshot::CellData;
 use std::collections::{BTreeMap, BTreeSet};
@@ -40,7 +40,7 @@ impl std::fmt::Debug for CellMapping {
             .field("name", &self.name)
             .field(
                 "database_connection",
-                &self.database_connection.as_deref().map(mask_url),
+                &self.database_connection.as_deref().map(redact),
             )
             .field("disabled", &self.disabled)
             .finish()
@@ -442,7 +442,10 @@ mod tests {
     #[test]
     fn epoch_reads_database_datetimes() {
         assert_eq!(epoch(Some("1970-01-01 00:01:00".into())), Some(60));
-        assert_eq!(epoch(Some("2026-12-02 10:00:00.123456".into())), Some(1_796_205_600));
+        assert_eq!(
+            epoch(Some("2026-12-02 10:00:00.123456".into())),
+            Some(1_796_205_600)
+        );
         assert_eq!(epoch(Some("garbage".into())), None);
         assert_eq!(epoch(None), None);
     }
