@@ -96,7 +96,9 @@ pub fn instance_mappings(ctx: &V2Context<'_>) -> CheckRun {
             }) && list.iter().filter(|(_, i)| i.visible()).any(|(_, i)| {
                 // The copies of a resize in flight are `resized` (vm_state) or in a resize_* task state.
                 let resizing = i.vm_state.as_deref() == Some("resized")
-                    || i.task_state.as_deref().is_some_and(|t| t.starts_with("resize"));
+                    || i.task_state
+                        .as_deref()
+                        .is_some_and(|t| t.starts_with("resize"));
                 resizing && ctx.recent(i.changed_at)
             });
             let mapped = mapping
@@ -145,7 +147,11 @@ pub fn instance_mappings(ctx: &V2Context<'_>) -> CheckRun {
                 if let Some(created) = m.build_requests.get(uuid) {
                     // The conductor deletes the build request once the instance exists in a cell
                     // (conductor/manager.py schedule_and_build_instances); one older than --lag is stuck.
-                    if live.is_empty() && unknown.is_empty() && !ctx.recent(*created) && created.is_some() {
+                    if live.is_empty()
+                        && unknown.is_empty()
+                        && !ctx.recent(*created)
+                        && created.is_some()
+                    {
                         run.findings.push(
                             Finding::new(
                                 CHECK,

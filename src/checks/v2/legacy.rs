@@ -106,30 +106,57 @@ impl Reads {
         use crate::release::Release;
         let Some(r) = release else {
             return Reads {
-                aggregates: (Severity::Warning, "release unknown: Ocata to Queens read these aggregates alongside the API DB's and refuse to create one of the same name; from Rocky they are never read"),
-                flavors: (Severity::Warning, "release unknown: up to Pike Nova falls back to the cell DB's flavors; from Queens they are never read"),
-                key_pairs: (Severity::Warning, "release unknown: up to Xena a key pair is still found by name in the cell DB (not listed by the API); from Yoga never read"),
+                aggregates: (
+                    Severity::Warning,
+                    "release unknown: Ocata to Queens read these aggregates alongside the API DB's and refuse to create one of the same name; from Rocky they are never read",
+                ),
+                flavors: (
+                    Severity::Warning,
+                    "release unknown: up to Pike Nova falls back to the cell DB's flavors; from Queens they are never read",
+                ),
+                key_pairs: (
+                    Severity::Warning,
+                    "release unknown: up to Xena a key pair is still found by name in the cell DB (not listed by the API); from Yoga never read",
+                ),
             };
         };
         Reads {
             // nova/objects/aggregate.py @17.0.0 reads db.aggregate_get* (the main DB) besides the API DB;
             // @18.0.0 ("Remove deprecated aggregate DB compatibility") no longer does.
             aggregates: if r <= Release::QUEENS {
-                (Severity::Failure, "this release reads the cell DB's aggregates merged with the API DB's: the API and scheduler see an aggregate (and AZ) that os-aggregates cannot edit, and creating one of that name fails")
+                (
+                    Severity::Failure,
+                    "this release reads the cell DB's aggregates merged with the API DB's: the API and scheduler see an aggregate (and AZ) that os-aggregates cannot edit, and creating one of that name fails",
+                )
             } else {
-                (Severity::Info, "from Rocky (nova/objects/aggregate.py @18.0.0) Nova never reads these rows: dead data, safe to soft-delete")
+                (
+                    Severity::Info,
+                    "from Rocky (nova/objects/aggregate.py @18.0.0) Nova never reads these rows: dead data, safe to soft-delete",
+                )
             },
             // nova/objects/flavor.py @16.0.0 falls back to db.flavor_get*; @17.0.0 no longer does.
             flavors: if r <= Release::PIKE {
-                (Severity::Warning, "this release falls back to the cell DB's flavors: instances and APIs can resolve a flavor the API DB does not list")
+                (
+                    Severity::Warning,
+                    "this release falls back to the cell DB's flavors: instances and APIs can resolve a flavor the API DB does not list",
+                )
             } else {
-                (Severity::Info, "from Queens (nova/objects/flavor.py @17.0.0) Nova never reads these rows: dead data")
+                (
+                    Severity::Info,
+                    "from Queens (nova/objects/flavor.py @17.0.0) Nova never reads these rows: dead data",
+                )
             },
             // nova/objects/keypair.py @24.0.0 still falls back to main_db_api.key_pair_get; @25.0.0 does not.
             key_pairs: if r <= Release::XENA {
-                (Severity::Warning, "the key pair is usable by name (Nova falls back to the cell DB's key_pairs) but never listed by the API; migrate it with online_data_migrations")
+                (
+                    Severity::Warning,
+                    "the key pair is usable by name (Nova falls back to the cell DB's key_pairs) but never listed by the API; migrate it with online_data_migrations",
+                )
             } else {
-                (Severity::Info, "from Yoga (nova/objects/keypair.py @25.0.0) Nova never reads these rows: the key pair is gone for its owner")
+                (
+                    Severity::Info,
+                    "from Yoga (nova/objects/keypair.py @25.0.0) Nova never reads these rows: the key pair is gone for its owner",
+                )
             },
         }
     }
