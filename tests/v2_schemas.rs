@@ -1,7 +1,6 @@
-//! Cells v2 cases built on the Nova 34 fixture: older schemas (columns each older release lacks dropped), two cell
+//! Cells v2 cases built on the Nova 34 fixture: older schemas (the columns each older release lacks dropped: every
+//! check still runs and the findings change only where the missing column carried the information), two cell
 //! mappings on one database, and a cross-cell resize caught mid-swap.
-//! every check still runs (no "AUDIT NOT RUN", no skipped check) and the findings change only where the missing column
-//! carried the information.
 
 mod common;
 
