@@ -89,6 +89,8 @@ pub struct AuditConfig {
     pub lag: Duration,
     pub as_of: Option<i64>,
     pub instances_mode: checks::instances::Mode,
+    /// `--jobs`, `--jobs-per-server` (config `jobs`, `jobs_per_server`).
+    pub jobs: (usize, usize),
 }
 
 /// A configuration that cannot be audited at all.
@@ -118,6 +120,9 @@ struct FileConfig {
     lag: Option<u64>,
     /// `stream` or `hash`, as `--instances-mode`.
     instances_mode: Option<String>,
+    /// As `--jobs` and `--jobs-per-server`.
+    jobs: Option<usize>,
+    jobs_per_server: Option<usize>,
     connect_timeout: Option<u64>,
     statement_timeout: Option<u64>,
 }
@@ -460,7 +465,9 @@ impl AuditConfig {
                 "statement timeout",
             )?,
         };
+        let jobs = read_limits(&args.read, file.jobs, file.jobs_per_server)?;
         Ok(AuditConfig {
+            jobs,
             parent,
             children,
             checks,

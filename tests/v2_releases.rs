@@ -73,9 +73,27 @@ fn healthy(release: &str, label: &str) {
     assert_fully_audited(&doc, label);
     assert_eq!(findings(&doc), vec![], "{doc}");
     assert_eq!(code, 0);
-    // The table says so too, with the same exit code.
+    // Each database says how long it took and how many rows it gave.
+    for c in doc["cells"].as_array().unwrap() {
+        assert!(c["read_seconds"].as_f64().unwrap() > 0.0, "{c}");
+        assert!(c["rows_read"].as_u64().unwrap() > 0, "{c}");
+    }
+    // One database at a time gives the same answer; so does the table, with the same exit code.
+    let mut serial = args.clone();
+    serial.extend(["--jobs".to_string(), "1".to_string()]);
+    let (code, one) = json_run(serial);
+    assert_eq!((code, findings(&one)), (0, vec![]), "{one}");
     let table = cellaudit(&args);
     assert_eq!(table.code, 0, "{}", table.stdout);
+}
+
+#[test]
+fn jobs_must_be_at_least_one() {
+    for flag in ["--jobs", "--jobs-per-server"] {
+        let run = cellaudit(&["audit", "--api-db", "mysql://root@localhost/x", flag, "0"]);
+        assert_eq!(run.code, 255, "{}", run.stderr);
+        assert!(run.stderr.contains("must be at least 1"), "{}", run.stderr);
+    }
 }
 
 /// D1-D12, which every release shows the same way (README of fixtures/releases/v2).
