@@ -120,6 +120,8 @@ struct FileConfig {
     lag: Option<u64>,
     /// `stream` or `hash`, as `--instances-mode`.
     instances_mode: Option<String>,
+    /// As `--memory-budget` (MiB).
+    memory_budget: Option<u64>,
     /// As `--jobs` and `--jobs-per-server`.
     jobs: Option<usize>,
     jobs_per_server: Option<usize>,
@@ -495,8 +497,24 @@ impl AuditConfig {
                         checks::instances::Mode::NAMES.join(", ")
                     ))
                 })?,
-            },
+            }
+            .with_budget(args.memory_budget.or(file.memory_budget))?,
         })
+    }
+}
+
+impl checks::instances::Mode {
+    /// Auto mode with `--memory-budget` MiB (0 is refused; other modes ignore it).
+    fn with_budget(self, mib: Option<u64>) -> Result<Self, ConfigError> {
+        match (self, mib) {
+            (_, Some(0)) => Err(ConfigError(
+                "--memory-budget must be at least 1 (MiB)".into(),
+            )),
+            (checks::instances::Mode::Auto { .. }, Some(m)) => Ok(checks::instances::Mode::Auto {
+                budget: m.saturating_mul(1024 * 1024),
+            }),
+            (mode, _) => Ok(mode),
+        }
     }
 }
 
@@ -695,6 +713,7 @@ impl SyncConfig {
             lag: None,
             as_of: None,
             instances_mode: None,
+            memory_budget: None,
         };
         let audit = AuditConfig::from_args(&audit_args)?;
         let mut cells = Vec::new();

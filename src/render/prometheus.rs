@@ -321,7 +321,10 @@ mod tests {
             "{text}"
         );
         // The unreadable cell has no read figures, so no sample.
-        assert!(!text.contains("cellaudit_cell_rows_read{cell=\"odd"), "{text}");
+        assert!(
+            !text.contains("cellaudit_cell_rows_read{cell=\"odd"),
+            "{text}"
+        );
         assert!(!render(&report(false), None).contains("cellaudit_cell_read_seconds"));
     }
 
