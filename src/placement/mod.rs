@@ -9,6 +9,7 @@
 mod allocations;
 mod checks;
 pub mod data;
+pub mod explain;
 
 use crate::checks::CheckRun;
 use crate::checks::v2::V2Context;
