@@ -253,10 +253,10 @@ pub fn explain(a: &AuditedV2, subject: Subject, id: &str) -> Explanation {
     e.hosts = hosts.iter().map(|h| host_row(&v, h)).collect();
     let uuid = (subject == Subject::Instance).then_some(id);
     e.findings = related(&a.report.findings, &agg_names, &hosts, uuid);
-    verdict(&mut e);
     if let Some(p) = &a.placement {
-        crate::placement::explain::add(p, &v.aggregates, &mut e);
+        crate::placement::explain::add(p, &v.aggregates, &a.report.findings, &mut e);
     }
+    verdict(&mut e);
     if subject == Subject::Instance {
         instance_summary(&mut e);
         // Cells v2 has no parent copy to resync from: the fixes are nova-manage's.

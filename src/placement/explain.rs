@@ -3,6 +3,7 @@
 use super::PlacementView;
 use super::data::ukey;
 use crate::explain::{AggregateRow, Explanation};
+use crate::findings::Finding;
 use crate::v2::ApiAggregate;
 use std::collections::BTreeSet;
 
@@ -27,7 +28,22 @@ fn members(view: &PlacementView, uuid: &str) -> BTreeSet<String> {
 
 /// Adds placement's rows: for each nova_api aggregate shown, the placement aggregate of its uuid;
 /// for each host shown, the Nova aggregates its compute node providers carry in placement.
-pub fn add(view: &PlacementView, aggregates: &[ApiAggregate], e: &mut Explanation) {
+pub fn add(
+    view: &PlacementView,
+    aggregates: &[ApiAggregate],
+    findings: &[Finding],
+    e: &mut Explanation,
+) {
+    // Placement's findings about a shown host's memberships, which name an aggregate as well.
+    for f in findings {
+        let about_host = f
+            .key
+            .get("host")
+            .is_some_and(|h| e.hosts.iter().any(|r| &r.host == h));
+        if about_host && super::is_check(f.check) && !e.findings.contains(f) {
+            e.findings.push(f.clone());
+        }
+    }
     let Some(placement) = &view.placement else {
         return;
     };

@@ -73,6 +73,26 @@ pub struct PlacementView {
     pub nova: data::Nova,
 }
 
+/// The last nova_api schema (sqlalchemy-migrate) whose release still served placement from nova_api:
+/// Stein's 062. Train removed in-tree placement (openstack-placement has its own database) but never
+/// dropped the tables, which Nova 34's schema still creates empty, and upgraded clouds keep stale copies.
+const LAST_API_PLACEMENT_VERSION: i64 = 62;
+/// API migration 016_resource_providers (Newton) created them.
+const FIRST_API_PLACEMENT_VERSION: i64 = 16;
+
+/// Whether placement lives in this nova_api: its tables exist and the schema is Newton's to Stein's.
+pub fn placement_in_api(api: &CellData) -> bool {
+    let version = api
+        .schema_version
+        .as_deref()
+        .and_then(|v| v.strip_prefix("migrate "))
+        .and_then(|n| n.trim().parse::<i64>().ok());
+    api.schema.has_table("resource_providers")
+        && version.is_some_and(|n| {
+            (FIRST_API_PLACEMENT_VERSION..=LAST_API_PLACEMENT_VERSION).contains(&n)
+        })
+}
+
 /// Reads one database with `sets`, keeping the snapshot open when `open`; the status says how it went.
 async fn read(
     spec: &CellSpec,
@@ -118,10 +138,7 @@ pub async fn audit(
     if cfg.checks.is_empty() {
         return None;
     }
-    let in_api = ctx
-        .api
-        .data
-        .is_some_and(|d| d.schema.has_table("resource_providers"));
+    let in_api = ctx.api.data.is_some_and(placement_in_api);
     let spec = match (&cfg.spec, in_api) {
         (Some(s), _) => s.clone(),
         // Newton to Stein: placement's tables are in nova_api (API migrations 016 and 029).
@@ -138,7 +155,7 @@ pub async fn audit(
                     skip_all(
                         &mut run,
                         &[NAME],
-                        "no placement database: give --placement-db URL or --placement-conf placement.conf (the API DB has no placement tables, which left it in Stein)",
+                        "no placement database: give --placement-db URL or --placement-conf placement.conf (placement's tables in nova_api serve placement only up to Stein)",
                     );
                     run.record_in(check, report);
                 }
