@@ -424,3 +424,29 @@ fn upgrade_check_shows_placement_boxes_only_with_placement() {
     }
     assert!(with.stdout.contains("AZ 'az-a'"), "{}", with.stdout);
 }
+
+#[test]
+fn stein_keeps_placement_in_nova_api() {
+    // Stein's own nova_api schema (API migration 062, made by nova 19.3.2's api_db sync) holding the same
+    // aggregates, mappings and placement rows: with no placement database given, placement is read there.
+    let d = deployment();
+    let server = MariaDb::shared();
+    let api = server.create_database("stein_api");
+    server.load_sql_file(&api, &fixture("stein-api-schema.sql"));
+    server.load_sql_file(&api, &fixture("stein-api.sql"));
+    let mut a = vec!["audit".to_string(), "--api-db".into(), api.clone()];
+    for (name, url) in &d.cells {
+        a.extend(["--cell-url".to_string(), format!("{name}={url}")]);
+    }
+    a.extend(["--check".into(), CHECKS.into()]);
+    let (code, doc) = json_run(a);
+    assert_eq!(essentials(&doc), golden());
+    assert_eq!(code, 2);
+    let placement = doc["cells"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(placement["name"], "placement");
+    assert_eq!(placement["schema_version"], "migrate 62");
+    assert_eq!(
+        placement["url"], doc["cells"][0]["url"],
+        "read from the API DB"
+    );
+}
