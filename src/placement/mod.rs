@@ -15,8 +15,9 @@ use crate::checks::CheckRun;
 use crate::checks::v2::V2Context;
 use crate::config::CellSpec;
 use crate::db::{Pool, Session, Timeouts};
-use crate::engine::{connectivity_finding, read_one_open};
+use crate::engine::{connectivity_finding, read_one_limited};
 use crate::findings::{Outcome, Report, Role};
+use crate::limits::ReadLimits;
 use crate::queries::{Dataset, placement as q, v2 as q2};
 use crate::snapshot::CellData;
 use std::collections::{BTreeMap, BTreeSet};
@@ -94,17 +95,20 @@ pub fn placement_in_api(api: &CellData) -> bool {
 }
 
 /// Reads one database with `sets`, keeping the snapshot open when `open`; the status says how it went.
+/// The read takes a slot of `--jobs`/`--jobs-per-server` like the audit's own reads; a snapshot kept
+/// open for streaming outlives its slot, as the instances check's sessions do.
 async fn read(
     spec: &CellSpec,
     sets: &[&'static Dataset],
     timeouts: Timeouts,
     open: bool,
+    limits: &ReadLimits,
 ) -> (
     crate::findings::CellStatus,
     Option<CellData>,
     Option<(Pool, Session)>,
 ) {
-    read_one_open(spec, sets, timeouts, open).await
+    read_one_limited(spec, sets, timeouts, open, limits).await
 }
 
 fn skip_all(run: &mut CheckRun, cells: &[&str], reason: &str) {
@@ -133,6 +137,7 @@ pub async fn audit(
     ctx: &V2Context<'_>,
     specs: &[Option<CellSpec>],
     timeouts: Timeouts,
+    limits: &ReadLimits,
     report: &mut Report,
 ) -> Option<PlacementView> {
     if cfg.checks.is_empty() {
@@ -164,7 +169,7 @@ pub async fn audit(
         }
     };
     let streaming = cfg.checks.contains(&ALLOCATIONS);
-    let (status, pdata, popen) = read(&spec, q::PLACEMENT_SETS, timeouts, streaming).await;
+    let (status, pdata, popen) = read(&spec, q::PLACEMENT_SETS, timeouts, streaming, limits).await;
     report.cells.push(status.clone());
     let Some(pdata) = pdata else {
         report.findings.extend(connectivity_finding(
@@ -203,7 +208,7 @@ pub async fn audit(
         let sets = &cell_sets;
         async move {
             match (s, c.data) {
-                (Some(spec), Some(_)) => Some(read(spec, sets, timeouts, streaming).await),
+                (Some(spec), Some(_)) => Some(read(spec, sets, timeouts, streaming, limits).await),
                 _ => None,
             }
         }
@@ -270,7 +275,7 @@ pub async fn audit(
                 &q2::HOST_MAPPINGS,
                 &q2::CELL_MAPPINGS,
             ];
-            own_api = read(api, &sets, timeouts, false).await.1;
+            own_api = read(api, &sets, timeouts, false, limits).await.1;
             own_api.as_ref()
         }
     };
