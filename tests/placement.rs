@@ -450,3 +450,35 @@ fn stein_keeps_placement_in_nova_api() {
         "read from the API DB"
     );
 }
+
+#[test]
+fn ocata_reads_flat_providers_from_nova_api() {
+    // Ocata's nova_api (API migration 031, fixtures/releases/v2/ocata made by nova 15.1.5's api_db sync) has
+    // resource_providers without root/parent columns, and no traits: the same rows read there. With no
+    // provider trees and no MISC_SHARES_VIA_AGGREGATE, 204's vGPU child and 205's sharing provider are
+    // providers of their own (wrong_provider), and nfs-pool, with DISK_GB, looks like a compute node's
+    // provider: exactly what Ocata could tell (those relations did not exist before Queens and Pike).
+    let d = deployment();
+    let server = MariaDb::shared();
+    let api = server.create_database("ocata_api");
+    server.load_sql_file(
+        &api,
+        &root().join("fixtures/releases/v2/ocata/schema-api.sql"),
+    );
+    server.load_sql_file(&api, &fixture("ocata-api.sql"));
+    let mut a = vec!["audit".to_string(), "--api-db".into(), api];
+    for (name, url) in &d.cells {
+        a.extend(["--cell-url".to_string(), format!("{name}={url}")]);
+    }
+    a.extend(["--check".into(), CHECKS.into()]);
+    let (code, doc) = json_run(a);
+    let text = std::fs::read_to_string(fixture("expected-findings-ocata.json")).unwrap();
+    let expected: Vec<Value> = serde_json::from_str(&text).unwrap();
+    assert_eq!(essentials(&doc), expected);
+    assert_eq!(code, 2);
+    let placement = doc["cells"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(placement["schema_version"], "migrate 31");
+    let golden = golden();
+    let extra: Vec<&Value> = expected.iter().filter(|f| !golden.contains(f)).collect();
+    assert_eq!(extra.len(), 3, "{extra:?}");
+}

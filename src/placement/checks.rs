@@ -437,3 +437,56 @@ pub fn resource_providers(i: &Inputs<'_>) -> CheckRun {
     }
     run
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agg(meta: &[(&str, &str)]) -> ApiAggregate {
+        ApiAggregate {
+            name: "a".into(),
+            uuid: Some("u".into()),
+            hosts: BTreeSet::new(),
+            metadata: meta
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_filters_named_follow_the_metadata() {
+        let none = filters_reading(&agg(&[("gpu", "true")]));
+        assert!(none.starts_with("no request filter reads it"), "{none}");
+        let tenant = filters_reading(&agg(&[("filter_tenant_id2", "p1")]));
+        assert!(
+            tenant.starts_with("read by require_tenant_aggregate"),
+            "{tenant}"
+        );
+        assert!(!tenant.contains("isolate_aggregates"), "{tenant}");
+        let both = filters_reading(&agg(&[
+            ("filter_tenant_id", "p1"),
+            ("trait:CUSTOM_GPU", "required"),
+        ]));
+        assert!(both.contains("require_tenant_aggregate") && both.contains("isolate_aggregates"));
+        // Only `required` isolates; `forbidden` is not an aggregate trait isolate_aggregates reads.
+        let forbidden = filters_reading(&agg(&[("trait:CUSTOM_GPU", "forbidden")]));
+        assert!(forbidden.starts_with("no request filter"), "{forbidden}");
+    }
+
+    #[test]
+    fn sync_blockers_list_exit_codes_in_order() {
+        let mut b = SyncBlockers::default();
+        assert!(b.lines().is_empty());
+        b.no_provider.insert("h6".into());
+        b.unmapped.insert("h4".into());
+        b.multi_node.insert("h1".into(), 3);
+        b.no_compute_node.insert("h5".into());
+        let l = b.lines();
+        assert_eq!(l.len(), 4);
+        assert!(l[0].contains("exit code 1") && l[0].contains("h1 (3 compute nodes)"));
+        assert!(l[1].contains("exits 4") && l[1].contains("h4"));
+        assert!(l[2].contains("exits 5") && l[2].contains("h5"));
+        assert!(l[3].contains("exits 6") && l[3].contains("h6"));
+    }
+}

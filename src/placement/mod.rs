@@ -376,3 +376,41 @@ pub async fn audit(
         nova,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Schema;
+
+    fn api(version: Option<&str>, tables: &[&str]) -> CellData {
+        CellData {
+            schema: Schema {
+                tables: tables
+                    .iter()
+                    .map(|t| (t.to_string(), Default::default()))
+                    .collect(),
+            },
+            schema_version: version.map(str::to_string),
+            ..CellData::default()
+        }
+    }
+
+    #[test]
+    fn placement_is_in_nova_api_from_newton_to_stein_only() {
+        let rp = &["resource_providers"];
+        assert!(!placement_in_api(&api(Some("migrate 15"), rp)));
+        assert!(placement_in_api(&api(Some("migrate 16"), rp)), "Newton");
+        assert!(placement_in_api(&api(Some("migrate 31"), rp)), "Ocata");
+        assert!(placement_in_api(&api(Some("migrate 62"), rp)), "Stein");
+        assert!(!placement_in_api(&api(Some("migrate 67"), rp)), "Train");
+        assert!(
+            !placement_in_api(&api(Some("alembic cdeec0c85668"), rp)),
+            "2023.1 on"
+        );
+        assert!(
+            !placement_in_api(&api(Some("migrate 62"), &[])),
+            "no tables"
+        );
+        assert!(!placement_in_api(&api(None, rp)), "unknown version");
+    }
+}
