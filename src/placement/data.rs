@@ -180,6 +180,8 @@ pub struct Nova {
     pub read: Vec<String>,
     /// Cells (cell0 aside) whose compute nodes are not: nothing may be concluded from absence there.
     pub unread: Vec<String>,
+    /// (cell, host, hypervisor_hostname) → live node, for the per-instance lookups of the allocations check.
+    by_place: HashMap<(String, String, String), usize>,
 }
 
 impl Nova {
@@ -202,12 +204,9 @@ impl Nova {
 
     /// The live compute node an instance's (host, node) names in its cell.
     pub fn node_of(&self, cell: &str, host: &str, node: &str) -> Option<&Node> {
-        self.nodes.iter().find(|n| {
-            !n.deleted
-                && n.cell == cell
-                && n.host.as_deref() == Some(host)
-                && n.hypervisor_hostname.as_deref() == Some(node)
-        })
+        self.by_place
+            .get(&(cell.to_string(), host.to_string(), node.to_string()))
+            .map(|i| &self.nodes[*i])
     }
 
     /// Cells where `host` has live compute nodes.
@@ -246,13 +245,19 @@ pub fn add_cell(nova: &mut Nova, cell: &str, data: &CellData) -> Result<(), Stri
     let migrations = data.rows(&q::MIGRATIONS)?;
     for r in nodes {
         let Some(uuid) = text(r, 0) else { continue };
+        let deleted = r.get(4).is_some_and(|v| v.truthy());
+        if let (false, Some(h), Some(hv)) = (deleted, text(r, 1), text(r, 2)) {
+            nova.by_place
+                .entry((cell.to_string(), h, hv))
+                .or_insert(nova.nodes.len());
+        }
         nova.nodes.push(Node {
             cell: cell.to_string(),
             uuid,
             host: text(r, 1),
             hypervisor_hostname: text(r, 2),
             hypervisor_type: text(r, 3),
-            deleted: r.get(4).is_some_and(|v| v.truthy()),
+            deleted,
         });
     }
     for r in migrations {
