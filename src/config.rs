@@ -1,5 +1,6 @@
 //! One validated audit configuration, built from the command line and an optional TOML file in one place.
 
+use crate::checks::ids::Check;
 use crate::checks::{self, CheckDef, Expect};
 use crate::cli::{AuditArgs, ExpectArg, FormatArg, TopologyArgs};
 use crate::db::Timeouts;
@@ -620,12 +621,12 @@ pub fn placement_config(
     checks: &[String],
 ) -> Result<crate::placement::PlacementConfig, ConfigError> {
     use crate::placement;
-    let named: Vec<&'static str> = checks
+    let named: Vec<Check> = checks
         .iter()
         .filter_map(|n| {
             placement::CHECKS
                 .iter()
-                .find(|(c, _)| *c == n.trim())
+                .find(|(c, _)| c.as_str() == n.trim())
                 .map(|(c, _)| *c)
         })
         .collect();
@@ -753,7 +754,7 @@ pub fn select_checks(names: &[String]) -> Result<Vec<&'static CheckDef>, ConfigE
             let known: Vec<&str> = checks::V1_CHECKS
                 .iter()
                 .chain(checks::OPT_IN_CHECKS)
-                .map(|c| c.name)
+                .map(|c| c.name.as_str())
                 .collect();
             ConfigError(format!(
                 "unknown check '{}' (known: {})",
@@ -774,7 +775,7 @@ pub struct SyncConfig {
     pub audit: AuditConfig,
     /// Children to plan for; empty means every configured child.
     pub cells: Vec<String>,
-    pub sync_checks: Vec<&'static str>,
+    pub sync_checks: Vec<Check>,
     pub apply: bool,
     pub yes: bool,
     pub fix_drift: bool,
@@ -786,16 +787,20 @@ pub struct SyncConfig {
 impl SyncConfig {
     pub fn from_args(args: crate::cli::SyncArgs) -> Result<SyncConfig, ConfigError> {
         let fixable = crate::sync::SYNC_CHECKS;
-        let mut sync_checks: Vec<&'static str> = Vec::new();
+        let mut sync_checks: Vec<Check> = Vec::new();
         for n in args.check.iter().map(|n| n.trim()) {
-            let Some(c) = fixable.iter().find(|c| **c == n) else {
+            let Some(c) = fixable.iter().find(|c| c.as_str() == n) else {
                 return Err(ConfigError(format!(
                     "sync cannot fix check '{n}' (it fixes: {})",
-                    fixable.join(", ")
+                    fixable
+                        .iter()
+                        .map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             };
             if !sync_checks.contains(c) {
-                sync_checks.push(c);
+                sync_checks.push(*c);
             }
         }
         if sync_checks.is_empty() {

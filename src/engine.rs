@@ -1,5 +1,6 @@
 //! Runs an audit: reads every cell concurrently, each in its own snapshot, then runs the checks over the snapshots.
 
+use crate::checks::ids::{Check, Kind};
 use crate::checks::{CellView, CheckDef, Expect, Residency, V1_ALWAYS_CHILD, V1Context};
 use crate::config::{AuditConfig, CellSpec};
 use crate::db::{Pool, Timeouts};
@@ -120,12 +121,12 @@ async fn close_all(opens: Vec<(Option<Pool>, Option<crate::db::Session>)>) {
 pub(crate) fn connectivity_finding(s: &CellStatus, noun: &str, impact: &str) -> Option<Finding> {
     let (kind, what) = match s.status {
         CellState::Ok => return None,
-        CellState::Misconfigured => ("cell_misconfigured", "is misconfigured"),
-        CellState::Unreachable => ("cell_unreachable", "could not be read"),
+        CellState::Misconfigured => (Kind::CellMisconfigured, "is misconfigured"),
+        CellState::Unreachable => (Kind::CellUnreachable, "could not be read"),
     };
     Some(
         Finding::new(
-            "connectivity",
+            Check::Connectivity,
             kind,
             Severity::Failure,
             &s.name,
@@ -357,7 +358,9 @@ async fn read_and_check(
         if let Some(stream) = crate::checks::streamer(check.name) {
             crate::progress::emit(
                 plan.progress,
-                crate::progress::Event::Streaming { name: check.name },
+                crate::progress::Event::Streaming {
+                    name: check.name.as_str(),
+                },
             );
             streamed.insert(check.name, stream(&ctx, &mut sessions).await);
         }
@@ -368,7 +371,7 @@ async fn read_and_check(
         crate::progress::emit(
             plan.progress,
             crate::progress::Event::Check {
-                name: check.name,
+                name: check.name.as_str(),
                 index: plan
                     .checks
                     .iter()

@@ -1,5 +1,6 @@
 //! `cellaudit explain`: one object (aggregate, host, availability zone) side by side across the parent and every child.
 
+use crate::checks::ids::{Check, Kind};
 use crate::engine::Audited;
 use crate::findings::{CellState, CellStatus, Finding, Severity};
 use crate::queries::EXPLAIN_INSTANCE;
@@ -301,18 +302,21 @@ pub(crate) fn verdict(e: &mut Explanation, parent: &str) {
     set_verdict(e, v);
 
     // Missing rows are copied from the parent; drifted values need --fix-drift, per cell.
-    let mut by_cell: BTreeMap<&str, (BTreeSet<&str>, bool)> = BTreeMap::new();
+    let mut by_cell: BTreeMap<&str, (BTreeSet<Check>, bool)> = BTreeMap::new();
     for f in &e.findings {
         let entry = || (BTreeSet::new(), false);
         match (f.check, f.kind) {
-            ("aggregates" | "aggregate_metadata" | "aggregate_hosts", "missing_in_child") => {
+            (
+                Check::Aggregates | Check::AggregateMetadata | Check::AggregateHosts,
+                Kind::MissingInChild,
+            ) => {
                 by_cell
                     .entry(&f.cell)
                     .or_insert_with(entry)
                     .0
                     .insert(f.check);
             }
-            ("aggregate_metadata", "value_differs") => {
+            (Check::AggregateMetadata, Kind::ValueDiffers) => {
                 let e = by_cell.entry(&f.cell).or_insert_with(entry);
                 e.0.insert(f.check);
                 e.1 = true;
@@ -325,7 +329,7 @@ pub(crate) fn verdict(e: &mut Explanation, parent: &str) {
         .map(|(cell, (checks, drift))| {
             format!(
                 "cellaudit sync <same topology options> --cell {cell} --check {}{}   (dry run; add --apply to write)",
-                checks.into_iter().collect::<Vec<_>>().join(","),
+                checks.into_iter().map(Check::as_str).collect::<Vec<_>>().join(","),
                 if drift { " --fix-drift" } else { "" }
             )
         })
@@ -381,18 +385,18 @@ pub(crate) fn instance_summary(e: &mut Explanation) {
         }
     }
     // cellaudit copies aggregates and flavors, not instances: Nova itself heals those upward.
-    let kinds: BTreeSet<&str> = e
+    let kinds: BTreeSet<Kind> = e
         .findings
         .iter()
         .filter(|f| f.severity > Severity::Info)
         .map(|f| f.kind)
         .collect();
-    if kinds.contains("instance_ghost_at_top") {
+    if kinds.contains(&Kind::InstanceGhostAtTop) {
         e.fixes.push(
             "no child holds it: look for it in the children's shadow_instances (archived) before removing the parent's stale copy at the API cell".to_string(),
         );
     }
-    if kinds.iter().any(|k| *k != "instance_ghost_at_top") {
+    if kinds.iter().any(|k| *k != Kind::InstanceGhostAtTop) {
         e.fixes.push(
             "have the child re-send it upward: POST /os-cells/sync_instances (optionally {\"project_id\": ...}) at the API cell, or wait for the child's _heal_instances periodic task".to_string(),
         );

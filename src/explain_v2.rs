@@ -1,5 +1,6 @@
 //! `cellaudit explain` for cells v2: one aggregate, host, AZ or instance across the API database and every cell.
 
+use crate::checks::ids::Kind;
 use crate::engine_v2::AuditedV2;
 use crate::explain::{
     AggregateRow, Explanation, HostRow, InstanceRow, Subject, instance_summary, related,
@@ -265,8 +266,8 @@ pub fn explain(a: &AuditedV2, subject: Subject, id: &str) -> Explanation {
             .iter()
             .filter(|f| f.severity > Severity::Info)
             .filter_map(|f| match f.kind {
-                "instance_unmapped" => Some(format!("nova-manage cell_v2 map_instances --cell_uuid <uuid of {}>", f.cell)),
-                "mapped_to_wrong_cell" | "mapped_instance_missing" => {
+                Kind::InstanceUnmapped => Some(format!("nova-manage cell_v2 map_instances --cell_uuid <uuid of {}>", f.cell)),
+                Kind::MappedToWrongCell | Kind::MappedInstanceMissing => {
                     Some(format!("nova-manage cell_v2 verify_instance --uuid {id}   (shows the mapping; fix the mapping's cell_id to where the instance lives)"))
                 }
                 _ => None,

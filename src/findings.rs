@@ -1,5 +1,6 @@
 //! The audit's result as plain data: findings, per-cell status and per-check outcome, shared by every renderer.
 
+pub use crate::checks::ids::{Check, Kind};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -74,8 +75,8 @@ pub struct CellStatus {
 /// One thing that is wrong (or worth knowing) about one object in one cell.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
-    pub check: &'static str,
-    pub kind: &'static str,
+    pub check: Check,
+    pub kind: Kind,
     pub severity: Severity,
     /// The cell where the problem is visible and would be fixed.
     pub cell: String,
@@ -93,8 +94,8 @@ pub struct Finding {
 
 impl Finding {
     pub fn new(
-        check: &'static str,
-        kind: &'static str,
+        check: Check,
+        kind: Kind,
         severity: Severity,
         cell: &str,
         key: &[(&'static str, &str)],
@@ -139,7 +140,7 @@ pub enum Outcome {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckOutcome {
-    pub check: &'static str,
+    pub check: Check,
     pub cell: String,
     #[serde(flatten)]
     pub outcome: Outcome,

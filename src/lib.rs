@@ -29,6 +29,7 @@ pub mod topology_v2;
 pub mod v1;
 pub mod v2;
 
+use crate::checks::ids::Check;
 use std::io::Write as _;
 
 /// Runs a parsed command line and returns the process exit code.
@@ -154,16 +155,16 @@ async fn run_upgrade_check(args: &cli::UpgradeCheckArgs) -> u8 {
     cfg.placement.named = false;
     let report = engine_v2::audit_v2(&cfg).await;
     // Unreadable cells are reported by the engine as `connectivity` findings: they belong in the first box.
-    let boxes: Vec<(&str, Vec<&str>)> = cfg
+    let boxes: Vec<(&str, Vec<Check>)> = cfg
         .checks
         .iter()
         .enumerate()
         .map(|(i, c)| {
             let mut shown = vec![c.name];
             if i == 0 {
-                shown.push("connectivity");
+                shown.push(Check::Connectivity);
             }
-            (c.upgrade_title.unwrap_or(c.name), shown)
+            (c.upgrade_title.unwrap_or(c.name.as_str()), shown)
         })
         .chain(
             placement::UPGRADE_TITLES

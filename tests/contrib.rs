@@ -75,7 +75,7 @@ fn example_configuration_loads() {
     let children: Vec<&str> = cfg.children.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(children, ["child1", "child2"]);
     assert!(
-        cfg.checks.iter().any(|c| c.name == "brokers"),
+        cfg.checks.iter().any(|c| c.name.as_str() == "brokers"),
         "brokers = true selects the opt-in check"
     );
 }

@@ -1,6 +1,7 @@
 //! Aggregate checks for cells v1: the aggregates themselves, their metadata and their member hosts, parent against each child.
 
 use super::{CheckRun, V1Context, join_names};
+use crate::checks::ids::{Check, Kind};
 use crate::findings::{Finding, Outcome, Severity};
 use crate::v1::{self, AZ_KEY, Aggregate, Aggregates, HostRef};
 use serde_json::json;
@@ -71,7 +72,7 @@ fn az_note(agg: &Aggregate) -> String {
 }
 
 pub fn aggregates(ctx: &V1Context<'_>) -> CheckRun {
-    const CHECK: &str = "aggregates";
+    const CHECK: Check = Check::Aggregates;
     let p = match prepare(ctx) {
         Ok(p) => p,
         Err(run) => return run,
@@ -123,7 +124,7 @@ pub fn aggregates(ctx: &V1Context<'_>) -> CheckRun {
                     run.findings.push(
                         Finding::new(
                             CHECK,
-                            "missing_in_child",
+                            Kind::MissingInChild,
                             severity,
                             cell,
                             &[("aggregate", &agg.name)],
@@ -144,7 +145,7 @@ pub fn aggregates(ctx: &V1Context<'_>) -> CheckRun {
                         run.findings.push(
                             Finding::new(
                                 CHECK,
-                                "uuid_differs",
+                                Kind::UuidDiffers,
                                 Severity::Info,
                                 cell,
                                 &[("aggregate", &agg.name)],
@@ -164,11 +165,11 @@ pub fn aggregates(ctx: &V1Context<'_>) -> CheckRun {
             let copy = &copies[0];
             let (kind, what) = if p.parent.deleted.contains(name) {
                 (
-                    "deleted_in_parent",
+                    Kind::DeletedInParent,
                     "was deleted in the parent but is live in",
                 )
             } else {
-                ("only_in_child", "exists only in")
+                (Kind::OnlyInChild, "exists only in")
             };
             run.findings.push(
                 Finding::new(
@@ -194,14 +195,14 @@ pub fn aggregates(ctx: &V1Context<'_>) -> CheckRun {
     run
 }
 
-fn duplicates(check: &'static str, cell: &str, aggs: &Aggregates, run: &mut CheckRun) {
+fn duplicates(check: Check, cell: &str, aggs: &Aggregates, run: &mut CheckRun) {
     for (name, copies) in &aggs.live {
         if copies.len() > 1 {
             let ids: Vec<String> = copies.iter().map(|a| a.id.to_string()).collect();
             run.findings.push(
                 Finding::new(
                     check,
-                    "duplicate_name",
+                    Kind::DuplicateName,
                     Severity::Warning,
                     cell,
                     &[("aggregate", name)],
@@ -214,7 +215,7 @@ fn duplicates(check: &'static str, cell: &str, aggs: &Aggregates, run: &mut Chec
 }
 
 pub fn aggregate_metadata(ctx: &V1Context<'_>) -> CheckRun {
-    const CHECK: &str = "aggregate_metadata";
+    const CHECK: Check = Check::AggregateMetadata;
     let p = match prepare(ctx) {
         Ok(p) => p,
         Err(run) => return run,
@@ -236,7 +237,7 @@ pub fn aggregate_metadata(ctx: &V1Context<'_>) -> CheckRun {
                 let finding = match (agg.metadata.get(key), copy.metadata.get(key)) {
                     (Some(pv), None) => Finding::new(
                         CHECK,
-                        "missing_in_child",
+                        Kind::MissingInChild,
                         sev,
                         cell,
                         &k,
@@ -250,7 +251,7 @@ pub fn aggregate_metadata(ctx: &V1Context<'_>) -> CheckRun {
                     .values(pv, None::<()>),
                     (None, Some(cv)) => Finding::new(
                         CHECK,
-                        "extra_in_child",
+                        Kind::ExtraInChild,
                         sev,
                         cell,
                         &k,
@@ -264,7 +265,7 @@ pub fn aggregate_metadata(ctx: &V1Context<'_>) -> CheckRun {
                     .values(None::<()>, cv),
                     (Some(pv), Some(cv)) if pv != cv => Finding::new(
                         CHECK,
-                        "value_differs",
+                        Kind::ValueDiffers,
                         sev,
                         cell,
                         &k,
@@ -286,7 +287,7 @@ pub fn aggregate_metadata(ctx: &V1Context<'_>) -> CheckRun {
 }
 
 pub fn aggregate_hosts(ctx: &V1Context<'_>) -> CheckRun {
-    const CHECK: &str = "aggregate_hosts";
+    const CHECK: Check = Check::AggregateHosts;
     let p = match prepare(ctx) {
         Ok(p) => p,
         Err(run) => return run,
@@ -304,7 +305,7 @@ pub fn aggregate_hosts(ctx: &V1Context<'_>) -> CheckRun {
                     run.findings.push(
                         Finding::new(
                             CHECK,
-                            "host_in_no_child",
+                            Kind::HostInNoChild,
                             sev,
                             pname,
                             &key,
@@ -322,7 +323,7 @@ pub fn aggregate_hosts(ctx: &V1Context<'_>) -> CheckRun {
                         run.findings.push(
                             Finding::new(
                                 CHECK,
-                                "cell_path_mismatch",
+                                Kind::CellPathMismatch,
                                 Severity::Warning,
                                 pname,
                                 &key,
@@ -355,7 +356,7 @@ pub fn aggregate_hosts(ctx: &V1Context<'_>) -> CheckRun {
                 run.findings.push(
                     Finding::new(
                         CHECK,
-                        "missing_in_child",
+                        Kind::MissingInChild,
                         sev,
                         cell,
                         &[("aggregate", &agg.name), ("host", h)],
@@ -372,7 +373,7 @@ pub fn aggregate_hosts(ctx: &V1Context<'_>) -> CheckRun {
                 run.findings.push(
                     Finding::new(
                         CHECK,
-                        "extra_in_child",
+                        Kind::ExtraInChild,
                         sev,
                         cell,
                         &[("aggregate", &agg.name), ("host", h)],

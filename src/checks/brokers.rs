@@ -8,9 +8,10 @@
 
 use super::{CheckRun, V1Context, join_names};
 use crate::broker::{Answer, RowProbe, Unprobed};
+use crate::checks::ids::{Check, Kind};
 use crate::findings::{Finding, Outcome, Severity};
 
-pub const CHECK: &str = "brokers";
+pub const CHECK: Check = Check::Brokers;
 
 pub fn brokers(ctx: &V1Context<'_>) -> CheckRun {
     let Some(probes) = ctx.brokers.as_ref() else {
@@ -57,7 +58,7 @@ fn row_findings(row: &RowProbe, out: &mut Vec<Finding>) {
             out.push(
                 Finding::new(
                     CHECK,
-                    "transport_url_invalid",
+                    Kind::TransportUrlInvalid,
                     Severity::Warning,
                     holder,
                     &[(key_name, name)],
@@ -72,7 +73,7 @@ fn row_findings(row: &RowProbe, out: &mut Vec<Finding>) {
         Err(Unprobed::OtherDriver(scheme)) => {
             out.push(Finding::new(
                 CHECK,
-                "broker_not_probed",
+                Kind::BrokerNotProbed,
                 Severity::Info,
                 holder,
                 &[(key_name, name)],
@@ -121,9 +122,9 @@ fn row_findings(row: &RowProbe, out: &mut Vec<Finding>) {
             Finding::new(
                 CHECK,
                 if row.is_parent {
-                    "parent_broker_unreachable"
+                    Kind::ParentBrokerUnreachable
                 } else {
-                    "broker_unreachable"
+                    Kind::BrokerUnreachable
                 },
                 severity,
                 holder,

@@ -1,6 +1,7 @@
 //! The flavors check for cells v1: every parent flavor in every child, with the same integer id, columns, extra specs and access.
 
 use super::{CheckRun, V1Context};
+use crate::checks::ids::{Check, Kind};
 use crate::db::{Row, Value};
 use crate::findings::{Finding, Outcome, Severity};
 use crate::queries;
@@ -8,7 +9,7 @@ use crate::snapshot::CellData;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 
-const CHECK: &str = "flavors";
+const CHECK: Check = Check::Flavors;
 
 /// The compared `instance_types` columns, in the order `queries/v1_flavors.sql` returns them after
 /// (flavorid, id, deleted), with how bad a difference is. A child looks a flavor up in its own
@@ -206,7 +207,7 @@ fn compare(
             out.push(
                 Finding::new(
                     CHECK,
-                    "missing_in_child",
+                    Kind::MissingInChild,
                     Severity::Failure,
                     cell,
                     &[("flavor", fid)],
@@ -229,7 +230,7 @@ fn compare(
             out.push(
                 Finding::new(
                     CHECK,
-                    "id_differs",
+                    Kind::IdDiffers,
                     Severity::Failure,
                     cell,
                     &[("flavor", fid)],
@@ -264,7 +265,7 @@ fn compare(
             out.push(
                 Finding::new(
                     CHECK,
-                    "value_differs",
+                    Kind::ValueDiffers,
                     *sev,
                     cell,
                     &[("flavor", fid), ("field", field)],
@@ -289,11 +290,11 @@ fn compare(
         }
         let (kind, what) = if parent.deleted.contains(fid) {
             (
-                "deleted_in_parent",
+                Kind::DeletedInParent,
                 "was deleted in the parent but is live in",
             )
         } else {
-            ("only_in_child", "exists only in")
+            (Kind::OnlyInChild, "exists only in")
         };
         out.push(
             Finding::new(
@@ -315,7 +316,7 @@ fn compare(
             out.push(
                 Finding::new(
                     CHECK,
-                    "id_collision",
+                    Kind::IdCollision,
                     Severity::Failure,
                     cell,
                     &[("flavor", fid)],
@@ -342,7 +343,7 @@ fn specs(fid: &str, name: &str, pf: &Flavor, cf: &Flavor, cell: &str, out: &mut 
         let finding = match (pf.specs.get(key), cf.specs.get(key)) {
             (Some(pv), None) => Finding::new(
                 CHECK,
-                "spec_missing_in_child",
+                Kind::SpecMissingInChild,
                 Severity::Warning,
                 cell,
                 &k,
@@ -352,7 +353,7 @@ fn specs(fid: &str, name: &str, pf: &Flavor, cf: &Flavor, cell: &str, out: &mut 
             .values(pv, None::<()>),
             (None, Some(cv)) => Finding::new(
                 CHECK,
-                "spec_extra_in_child",
+                Kind::SpecExtraInChild,
                 Severity::Warning,
                 cell,
                 &k,
@@ -362,7 +363,7 @@ fn specs(fid: &str, name: &str, pf: &Flavor, cf: &Flavor, cell: &str, out: &mut 
             .values(None::<()>, cv),
             (Some(pv), Some(cv)) if pv != cv => Finding::new(
                 CHECK,
-                "spec_value_differs",
+                Kind::SpecValueDiffers,
                 Severity::Warning,
                 cell,
                 &k,
@@ -381,7 +382,7 @@ fn access(fid: &str, name: &str, pf: &Flavor, cf: &Flavor, cell: &str, out: &mut
         out.push(
             Finding::new(
                 CHECK,
-                "access_missing_in_child",
+                Kind::AccessMissingInChild,
                 Severity::Warning,
                 cell,
                 &[("flavor", fid), ("project", project)],
@@ -395,7 +396,7 @@ fn access(fid: &str, name: &str, pf: &Flavor, cf: &Flavor, cell: &str, out: &mut
         out.push(
             Finding::new(
                 CHECK,
-                "access_extra_in_child",
+                Kind::AccessExtraInChild,
                 Severity::Warning,
                 cell,
                 &[("flavor", fid), ("project", project)],
@@ -445,13 +446,13 @@ mod tests {
         let c = flavor(1, &[("HW:CPU_POLICY", "dedicated")]);
         let mut out = Vec::new();
         specs("f1", "m1.test", &p, &c, "child1", &mut out);
-        let kinds: Vec<(&str, String)> =
+        let kinds: Vec<(Kind, String)> =
             out.iter().map(|f| (f.kind, f.key["key"].clone())).collect();
         assert_eq!(
             kinds,
             vec![
-                ("spec_extra_in_child", "HW:CPU_POLICY".to_string()),
-                ("spec_missing_in_child", "hw:cpu_policy".to_string()),
+                (Kind::SpecExtraInChild, "HW:CPU_POLICY".to_string()),
+                (Kind::SpecMissingInChild, "hw:cpu_policy".to_string()),
             ]
         );
     }

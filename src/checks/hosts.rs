@@ -4,13 +4,14 @@
 //! cell_path_mismatch); this check owns the "one host, several children" finding for every host.
 
 use super::{CheckRun, V1Context, join_names};
+use crate::checks::ids::{Check, Kind};
 use crate::db::Row;
 use crate::findings::{Finding, Outcome, Severity};
 use crate::snapshot::CellData;
 use crate::{queries, v1};
 use std::collections::BTreeMap;
 
-const CHECK: &str = "hosts";
+const CHECK: Check = Check::Hosts;
 
 /// Live instances on one host, as `queries/v1_instance_hosts.sql` groups them.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,7 +100,7 @@ fn multi_cell_hosts(ctx: &V1Context<'_>, run: &mut CheckRun) {
             run.findings.push(
                 Finding::new(
                     CHECK,
-                    "host_in_multiple_cells",
+                    Kind::HostInMultipleCells,
                     Severity::Failure,
                     cell,
                     &[("host", host)],
@@ -124,7 +125,7 @@ fn parent_references(
         out.push(
             Finding::new(
                 CHECK,
-                "compute_in_parent",
+                Kind::ComputeInParent,
                 Severity::Warning,
                 pname,
                 &[("host", &host)],
@@ -153,7 +154,7 @@ fn parent_references(
             let (sev, note) = ctx.residency.in_no_child();
             Finding::new(
                 CHECK,
-                "instance_host_in_no_child",
+                Kind::InstanceHostInNoChild,
                 sev,
                 pname,
                 &key,
@@ -163,7 +164,7 @@ fn parent_references(
         } else {
             Finding::new(
                 CHECK,
-                "instance_host_in_other_cell",
+                Kind::InstanceHostInOtherCell,
                 Severity::Warning,
                 pname,
                 &key,
@@ -210,7 +211,7 @@ fn child_instances(
         out.push(
             Finding::new(
                 CHECK,
-                "instance_host_not_in_cell",
+                Kind::InstanceHostNotInCell,
                 Severity::Failure,
                 cell,
                 &[("host", host)],

@@ -23,13 +23,14 @@
 mod hash;
 
 use super::{CheckRun, Sessions, V1Context};
+use crate::checks::ids::{Check, Kind as FindingKind};
 use crate::db::{Kind, RowStream, Session, Value};
 use crate::findings::{Finding, Outcome, Severity};
 use crate::merge::{Group, Merge, Step};
 use crate::queries::INSTANCES_BY_UUID;
 use std::collections::{BTreeMap, BTreeSet};
 
-pub const CHECK: &str = "instances";
+pub const CHECK: Check = Check::Instances;
 
 /// How the instances check reads the cells' rows (`--instances-mode`, config `instances_mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,7 +160,7 @@ const COMPARED: &[(usize, &str)] = &[
 
 /// Reads the outcome the streaming phase left for this check.
 pub fn instances(ctx: &V1Context<'_>) -> CheckRun {
-    match ctx.streamed.get(CHECK) {
+    match ctx.streamed.get(&CHECK) {
         Some(run) => run.clone(),
         None => CheckRun::skip_all(
             ctx,
@@ -342,7 +343,7 @@ async fn merge_streams(
 fn stream_error(cell: &str, error: &str) -> Finding {
     Finding::new(
         CHECK,
-        "instances_unreadable",
+        FindingKind::InstancesUnreadable,
         Severity::Failure,
         cell,
         &[("cell", cell)],
@@ -367,7 +368,7 @@ struct Audit<'a> {
 
 /// One problem before the lag rule decides its severity.
 struct Problem {
-    kind: &'static str,
+    kind: FindingKind,
     severity: Severity,
     cell: String,
     message: String,
@@ -504,7 +505,7 @@ impl Audit<'_> {
         if live.len() > 1 {
             let cells: Vec<&str> = live.iter().map(|(c, _)| *c).collect();
             problems.push(Problem {
-                kind: "instance_in_multiple_cells",
+                kind: FindingKind::InstanceInMultipleCells,
                 severity: Severity::Failure,
                 cell: self.parent.to_string(),
                 message: format!("{what} is live in {}", super::join_names(&cells)),
@@ -514,7 +515,7 @@ impl Audit<'_> {
         } else if let Some((cell, crow)) = live.first().copied() {
             match parent {
                 None => problems.push(Problem {
-                    kind: "instance_missing_at_top",
+                    kind: FindingKind::InstanceMissingAtTop,
                     severity: Severity::Failure,
                     cell: cell.to_string(),
                     message: format!("{what} is live in {cell} but the parent has no copy"),
@@ -522,7 +523,7 @@ impl Audit<'_> {
                     values: None,
                 }),
                 Some(prow) if prow[DELETED].truthy() => problems.push(Problem {
-                    kind: "instance_deleted_at_top",
+                    kind: FindingKind::InstanceDeletedAtTop,
                     severity: Severity::Failure,
                     cell: cell.to_string(),
                     message: format!("{what} is live in {cell} but soft-deleted at the parent"),
@@ -539,7 +540,7 @@ impl Audit<'_> {
             match (named, kids.first()) {
                 // A soft-deleted copy in a child: the destroy did not reach the top.
                 (_, Some((cell, _))) => problems.push(Problem {
-                    kind: "instance_deleted_in_child",
+                    kind: FindingKind::InstanceDeletedInChild,
                     severity: Severity::Warning,
                     cell: cell.to_string(),
                     message: format!("{what} is soft-deleted in {cell} but still live at the parent"),
@@ -566,7 +567,7 @@ impl Audit<'_> {
                         format!("its cell_name {} names no configured child, and no child has it{also}", shown(&prow[CELL_NAME]))
                     };
                     problems.push(Problem {
-                        kind: "instance_ghost_at_top",
+                        kind: FindingKind::InstanceGhostAtTop,
                         severity: Severity::Warning,
                         cell: self.parent.to_string(),
                         message: format!("{what} is live at the parent but in no child: {where_}"),
@@ -589,9 +590,9 @@ impl Audit<'_> {
         let lagging = changed.filter(|t| self.lag > 0 && self.now.saturating_sub(*t) < self.lag);
         for p in problems {
             let mut f = match lagging {
-                Some(t) if p.kind != "instance_in_multiple_cells" => Finding::new(
+                Some(t) if p.kind != FindingKind::InstanceInMultipleCells => Finding::new(
                     CHECK,
-                    "instance_lagging",
+                    FindingKind::InstanceLagging,
                     Severity::Info,
                     &p.cell,
                     &[("instance", uuid)],
@@ -624,17 +625,17 @@ impl Audit<'_> {
         let problem = match text(raw).map(cell_of) {
             Some(c) if c == cell => return,
             None => (
-                "instance_cell_name_missing",
+                FindingKind::InstanceCellNameMissing,
                 format!("{what} lives in {cell} but the parent's copy has no cell_name"),
                 "the API cannot route actions to its cell: they fail as if it were never scheduled, and a delete is broadcast to every cell".to_string(),
             ),
             Some(c) if self.known.contains(c) => (
-                "instance_wrong_cell",
+                FindingKind::InstanceWrongCell,
                 format!("{what} lives in {cell} but the parent's copy has cell_name {}, naming {c}", shown(raw)),
                 format!("every API action on it is sent to {c}, which does not hold it, so it fails"),
             ),
             Some(_) => (
-                "instance_unknown_cell",
+                FindingKind::InstanceUnknownCell,
                 format!("{what} lives in {cell} but the parent's copy has cell_name {}, which names no configured child", shown(raw)),
                 "every API action on it is sent to a cell that does not hold it, so it fails".to_string(),
             ),
@@ -683,7 +684,7 @@ impl Audit<'_> {
         };
         let cols: Vec<&str> = differs.iter().map(|(_, c)| *c).collect();
         problems.push(Problem {
-            kind: "instance_drift",
+            kind: FindingKind::InstanceDrift,
             severity: Severity::Warning,
             cell: cell.to_string(),
             message: format!("{what} differs between the parent and {cell}: {}", parts.join("; ")),

@@ -4,12 +4,13 @@ mod aggregates;
 pub mod brokers;
 mod flavors;
 mod hosts;
+pub mod ids;
 pub mod instances;
 mod registry;
 pub mod v2;
 mod zones;
 
-use crate::findings::{CheckOutcome, Finding, Outcome, Report, Severity};
+use crate::findings::{Check, CheckOutcome, Finding, Outcome, Report, Severity};
 use crate::queries::{self, Dataset};
 use crate::snapshot::CellData;
 use std::collections::{BTreeMap, BTreeSet};
@@ -97,7 +98,7 @@ pub struct V1Context<'a> {
     /// The time `lag` counts back from, in seconds since the epoch (UTC, as Nova stores timestamps).
     pub as_of: i64,
     /// What the streaming checks found, by check name, filled before the other checks run.
-    pub streamed: BTreeMap<&'static str, CheckRun>,
+    pub streamed: BTreeMap<Check, CheckRun>,
     /// How the instances check reads rows: ordered streams (flat memory) or unordered hashes (faster).
     pub instances_mode: instances::Mode,
 }
@@ -117,7 +118,7 @@ pub struct CheckRun {
 
 impl CheckRun {
     /// Adds the findings and, under the check's name, the outcome per cell to `report`.
-    pub fn record_in(self, check: &'static str, report: &mut Report) {
+    pub fn record_in(self, check: Check, report: &mut Report) {
         report.findings.extend(self.findings);
         report.checks.extend(
             self.outcomes
@@ -159,7 +160,7 @@ impl CheckRun {
 
 #[derive(Debug)]
 pub struct CheckDef {
-    pub name: &'static str,
+    pub name: Check,
     pub about: &'static str,
     pub parent_sets: &'static [&'static Dataset],
     pub child_sets: &'static [&'static Dataset],
@@ -187,49 +188,49 @@ const FLAVOR_SETS: &[&Dataset] = &[
 /// Every cells v1 check, in report order.
 pub const V1_CHECKS: &[CheckDef] = &[
     CheckDef {
-        name: "cell_registry",
+        name: Check::CellRegistry,
         about: "the parent's `cells` rows name exactly the audited children, and each child registers its parent",
         parent_sets: &[&queries::CELLS],
         child_sets: &[&queries::CELLS],
         run: registry::cell_registry,
     },
     CheckDef {
-        name: "aggregates",
+        name: Check::Aggregates,
         about: "parent aggregates exist in the children that host their members (by name); no stray or deleted ones",
         parent_sets: AGG_SETS,
         child_sets: AGG_AND_SERVICES,
         run: aggregates::aggregates,
     },
     CheckDef {
-        name: "aggregate_metadata",
+        name: Check::AggregateMetadata,
         about: "each child copy of an aggregate has the parent's metadata, availability_zone above all",
         parent_sets: AGG_SETS,
         child_sets: AGG_AND_SERVICES,
         run: aggregates::aggregate_metadata,
     },
     CheckDef {
-        name: "aggregate_hosts",
+        name: Check::AggregateHosts,
         about: "each child copy lists the parent's members that live in that child; every member lives in a child (the one its cell path names)",
         parent_sets: AGG_SETS,
         child_sets: AGG_AND_SERVICES,
         run: aggregates::aggregate_hosts,
     },
     CheckDef {
-        name: "availability_zones",
+        name: Check::AvailabilityZones,
         about: "every compute host is in the same availability zone at the parent and in its own child, and in only one",
         parent_sets: AGG_SETS,
         child_sets: AGG_AND_SERVICES,
         run: zones::availability_zones,
     },
     CheckDef {
-        name: "hosts",
+        name: Check::Hosts,
         about: "each compute host lives in one child; instances sit on compute hosts of their own child, as the parent's cell_name says",
         parent_sets: &[&queries::COMPUTE_SERVICES, &queries::INSTANCE_HOSTS],
         child_sets: &[&queries::COMPUTE_SERVICES, &queries::INSTANCE_HOSTS],
         run: hosts::hosts,
     },
     CheckDef {
-        name: "flavors",
+        name: Check::Flavors,
         about: "every parent flavor is in every child with the same id, columns and extra specs; access rows warn",
         parent_sets: FLAVOR_SETS,
         child_sets: FLAVOR_SETS,
@@ -256,7 +257,7 @@ pub type StreamFn =
     for<'a> fn(&'a V1Context<'a>, &'a mut Sessions) -> futures::future::BoxFuture<'a, CheckRun>;
 
 /// The streaming phase of a check, for the checks that have one.
-pub fn streamer(name: &str) -> Option<StreamFn> {
+pub fn streamer(name: Check) -> Option<StreamFn> {
     match name {
         instances::CHECK => Some(instances::stream),
         _ => None,
@@ -277,10 +278,11 @@ pub const OPT_IN_CHECKS: &[CheckDef] = &[CheckDef {
 pub const V1_ALWAYS_CHILD: &[&Dataset] = &[&queries::COMPUTE_SERVICES];
 
 pub fn find(name: &str) -> Option<&'static CheckDef> {
+    let check = Check::from_name(name)?;
     V1_CHECKS
         .iter()
         .chain(OPT_IN_CHECKS)
-        .find(|c| c.name == name)
+        .find(|c| c.name == check)
 }
 
 /// Joins names for messages: `a, b and c`.

@@ -1,10 +1,11 @@
 //! The cells v1 registry check: the parent's neighbour list against the audited children, and each child's way back up.
 
 use super::{CheckRun, V1Context};
+use crate::checks::ids::{Check, Kind};
 use crate::findings::{Finding, Outcome, Severity};
 use crate::v1;
 
-const CHECK: &str = "cell_registry";
+const CHECK: Check = Check::CellRegistry;
 
 pub fn cell_registry(ctx: &V1Context<'_>) -> CheckRun {
     let parent = match ctx.parent.data.map(v1::registrations) {
@@ -26,7 +27,7 @@ pub fn cell_registry(ctx: &V1Context<'_>) -> CheckRun {
         run.findings.push(
             Finding::new(
                 CHECK,
-                "registry_empty",
+                Kind::RegistryEmpty,
                 Severity::Warning,
                 pname,
                 &[("cell", pname)],
@@ -42,7 +43,7 @@ pub fn cell_registry(ctx: &V1Context<'_>) -> CheckRun {
                 run.findings.push(
                     Finding::new(
                         CHECK,
-                        "not_registered",
+                        Kind::NotRegistered,
                         Severity::Failure,
                         child,
                         &[("cell", child)],
@@ -58,7 +59,7 @@ pub fn cell_registry(ctx: &V1Context<'_>) -> CheckRun {
                 run.findings.push(
                     Finding::new(
                         CHECK,
-                        "registered_not_audited",
+                        Kind::RegisteredNotAudited,
                         Severity::Warning,
                         pname,
                         &[("cell", name)],
@@ -88,7 +89,7 @@ pub fn cell_registry(ctx: &V1Context<'_>) -> CheckRun {
             run.findings.push(
                 Finding::new(
                     CHECK,
-                    "parent_not_registered",
+                    Kind::ParentNotRegistered,
                     Severity::Failure,
                     child.name,
                     &[("cell", child.name)],

@@ -2,11 +2,12 @@
 
 use super::aggregates::prepare;
 use super::{CheckRun, V1Context, join_names};
+use crate::checks::ids::{Check, Kind};
 use crate::findings::{Finding, Severity};
 use crate::v1::{Aggregates, HostRef};
 use std::collections::{BTreeMap, BTreeSet};
 
-const CHECK: &str = "availability_zones";
+const CHECK: Check = Check::AvailabilityZones;
 
 /// Host → the AZs its aggregates give it in one database (empty: the default AZ).
 fn zones_by_host(aggs: &Aggregates) -> BTreeMap<String, BTreeSet<String>> {
@@ -43,7 +44,7 @@ fn value(zones: Option<&BTreeSet<String>>) -> serde_json::Value {
 fn multi(cell: &str, host: &str, zones: &BTreeSet<String>, where_: &str) -> Finding {
     Finding::new(
         CHECK,
-        "host_in_multiple_azs",
+        Kind::HostInMultipleAzs,
         Severity::Failure,
         cell,
         &[("host", host)],
@@ -90,7 +91,7 @@ pub fn availability_zones(ctx: &V1Context<'_>) -> CheckRun {
                 run.findings.push(
                     Finding::new(
                         CHECK,
-                        "az_differs",
+                        Kind::AzDiffers,
                         Severity::Failure,
                         cell,
                         &[("host", host)],

@@ -13,6 +13,7 @@
 //!   provider nor a node of one of its in-progress migrations, allocates from the wrong provider.
 
 use super::data::{Nova, Placement, ukey};
+use crate::checks::ids::{Check, Kind as FindingKind};
 use crate::checks::{CheckRun, join_names};
 use crate::db::{Kind, Row, RowStream, Session, Value};
 use crate::findings::{Finding, Outcome, Severity};
@@ -20,7 +21,7 @@ use crate::merge::{Group, Merge, Step};
 use crate::queries::placement as q;
 use std::collections::{BTreeSet, HashMap};
 
-pub const CHECK: &str = "allocations";
+pub const CHECK: Check = Check::Allocations;
 
 const DEPTH: usize = 4;
 const ROWS_IN_FLIGHT: usize = 48 * 1024;
@@ -154,7 +155,7 @@ impl Audit<'_> {
                     out.push(
                         Finding::new(
                             CHECK,
-                            "missing_allocation",
+                            FindingKind::MissingAllocation,
                             Severity::Warning,
                             cell,
                             &[("instance", g.key.as_str())],
@@ -199,7 +200,7 @@ impl Audit<'_> {
         Some(
             Finding::new(
                 CHECK,
-                "orphaned_allocation",
+                FindingKind::OrphanedAllocation,
                 Severity::Warning,
                 self.placement_name,
                 &[("consumer", consumer)],
@@ -271,7 +272,7 @@ impl Audit<'_> {
         Some(
             Finding::new(
                 CHECK,
-                "wrong_provider",
+                FindingKind::WrongProvider,
                 Severity::Failure,
                 cell,
                 &[("instance", uuid)],
@@ -378,7 +379,7 @@ pub async fn run(
         audit.findings.push(
             Finding::new(
                 CHECK,
-                "consumers_undecided",
+                FindingKind::ConsumersUndecided,
                 Severity::Info,
                 placement_name,
                 &[("cells", join_names(&unread).as_str())],

@@ -2,13 +2,14 @@
 //! against placement's aggregates and providers. Both read snapshots already in hand; nothing is streamed.
 
 use super::data::{Node, Nova, Placement, ukey};
+use crate::checks::ids::{Check, Kind};
 use crate::checks::{CheckRun, join_names};
 use crate::findings::{Finding, Severity};
 use crate::v2::{ApiAggregate, CellHosts};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-pub const AGGREGATES: &str = "placement_aggregates";
-pub const PROVIDERS: &str = "resource_providers";
+pub const AGGREGATES: Check = Check::PlacementAggregates;
+pub const PROVIDERS: Check = Check::ResourceProviders;
 
 /// What the two checks look at.
 pub struct Inputs<'a> {
@@ -161,7 +162,7 @@ pub fn placement_aggregates(i: &Inputs<'_>) -> CheckRun {
         let finding = match agg.az() {
             Some(az) => Finding::new(
                 AGGREGATES,
-                "az_aggregate_missing",
+                Kind::AzAggregateMissing,
                 Severity::Failure,
                 i.placement_name,
                 &key,
@@ -179,7 +180,7 @@ pub fn placement_aggregates(i: &Inputs<'_>) -> CheckRun {
             )),
             None => Finding::new(
                 AGGREGATES,
-                "aggregate_missing",
+                Kind::AggregateMissing,
                 Severity::Warning,
                 i.placement_name,
                 &key,
@@ -234,7 +235,7 @@ pub fn placement_aggregates(i: &Inputs<'_>) -> CheckRun {
             run.findings.push(
                 Finding::new(
                     AGGREGATES,
-                    "extra_membership",
+                    Kind::ExtraMembership,
                     Severity::Warning,
                     i.placement_name,
                     &[("aggregate", agg.name.as_str()), ("host", host)],
@@ -259,7 +260,7 @@ pub fn placement_aggregates(i: &Inputs<'_>) -> CheckRun {
         if lines.is_empty() {
             run.findings.push(Finding::new(
                 AGGREGATES,
-                "sync_aggregates_ready",
+                Kind::SyncAggregatesReady,
                 Severity::Info,
                 i.placement_name,
                 &[("command", "nova-manage placement sync_aggregates")],
@@ -269,7 +270,7 @@ pub fn placement_aggregates(i: &Inputs<'_>) -> CheckRun {
             run.findings.push(
                 Finding::new(
                     AGGREGATES,
-                    "sync_aggregates_blocked",
+                    Kind::SyncAggregatesBlocked,
                     Severity::Warning,
                     i.placement_name,
                     &[("command", "nova-manage placement sync_aggregates")],
@@ -319,7 +320,7 @@ pub fn resource_providers(i: &Inputs<'_>) -> CheckRun {
         run.findings.push(
             Finding::new(
                 PROVIDERS,
-                "duplicate_compute_nodes",
+                Kind::DuplicateComputeNodes,
                 Severity::Failure,
                 i.placement_name,
                 &[("node", hv)],
@@ -351,7 +352,7 @@ pub fn resource_providers(i: &Inputs<'_>) -> CheckRun {
         run.findings.push(
             Finding::new(
                 PROVIDERS,
-                "compute_node_without_provider",
+                Kind::ComputeNodeWithoutProvider,
                 Severity::Failure,
                 &n.cell,
                 &[("host", n.host.as_deref().unwrap_or("")), ("node", hv)],
@@ -386,7 +387,7 @@ pub fn resource_providers(i: &Inputs<'_>) -> CheckRun {
                     run.findings.push(
                         Finding::new(
                             PROVIDERS,
-                            "provider_name_mismatch",
+                            Kind::ProviderNameMismatch,
                             Severity::Warning,
                             i.placement_name,
                             &[("provider", p.uuid.as_str())],
@@ -419,7 +420,7 @@ pub fn resource_providers(i: &Inputs<'_>) -> CheckRun {
                 run.findings.push(
                     Finding::new(
                         PROVIDERS,
-                        "provider_without_compute_node",
+                        Kind::ProviderWithoutComputeNode,
                         Severity::Warning,
                         i.placement_name,
                         &[("provider", p.uuid.as_str())],
@@ -434,7 +435,7 @@ pub fn resource_providers(i: &Inputs<'_>) -> CheckRun {
         run.findings.push(
             Finding::new(
                 PROVIDERS,
-                "providers_undecided",
+                Kind::ProvidersUndecided,
                 Severity::Info,
                 i.placement_name,
                 &[("cells", join_names(unread).as_str())],

@@ -2,6 +2,7 @@
 
 use super::PlacementView;
 use super::data::ukey;
+use crate::checks::ids::Kind;
 use crate::explain::{AggregateRow, Explanation};
 use crate::findings::Finding;
 use crate::v2::ApiAggregate;
@@ -40,7 +41,7 @@ pub fn add(
             .key
             .get("host")
             .is_some_and(|h| e.hosts.iter().any(|r| &r.host == h));
-        if about_host && super::is_check(f.check) && !e.findings.contains(f) {
+        if about_host && super::is_check(f.check.as_str()) && !e.findings.contains(f) {
             e.findings.push(f.clone());
         }
     }
@@ -124,7 +125,7 @@ pub fn add(
     }
     if e.findings.iter().any(|f| {
         f.check == super::AGGREGATES
-            && matches!(f.kind, "az_aggregate_missing" | "aggregate_missing")
+            && matches!(f.kind, Kind::AzAggregateMissing | Kind::AggregateMissing)
     }) {
         e.fixes.push("nova-manage placement sync_aggregates --verbose   (adds the missing placement memberships; first fix what the placement_aggregates/sync_aggregates_blocked finding of `cellaudit audit` lists)".to_string());
     }

@@ -12,6 +12,7 @@ pub mod data;
 pub mod explain;
 
 use crate::checks::CheckRun;
+use crate::checks::ids::Check;
 use crate::checks::v2::V2Context;
 use crate::config::CellSpec;
 use crate::db::{Pool, Session, Timeouts};
@@ -23,13 +24,13 @@ use crate::snapshot::CellData;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub use checks::{AGGREGATES, PROVIDERS};
-pub const ALLOCATIONS: &str = allocations::CHECK;
+pub const ALLOCATIONS: Check = allocations::CHECK;
 
 /// The name placement is reported under.
 pub const NAME: &str = "placement";
 
 /// Every placement check, in report order, with its one-line description.
-pub const CHECKS: &[(&str, &str)] = &[
+pub const CHECKS: &[(Check, &str)] = &[
     (
         AGGREGATES,
         "every member host's compute node providers carry the nova_api aggregate's uuid in placement (AZs: a failure); no extra memberships; what would stop sync_aggregates",
@@ -45,14 +46,14 @@ pub const CHECKS: &[(&str, &str)] = &[
 ];
 
 /// The box titles `cellaudit upgrade-check` shows for the placement checks (when placement is found).
-pub const UPGRADE_TITLES: &[(&str, &str)] = &[
+pub const UPGRADE_TITLES: &[(Check, &str)] = &[
     (AGGREGATES, "Placement aggregates"),
     (PROVIDERS, "Resource providers"),
     (ALLOCATIONS, "Placement allocations"),
 ];
 
 pub fn is_check(name: &str) -> bool {
-    CHECKS.iter().any(|(n, _)| *n == name)
+    CHECKS.iter().any(|(n, _)| n.as_str() == name)
 }
 
 /// Where placement is and which of its checks to run.
@@ -62,7 +63,7 @@ pub struct PlacementConfig {
     /// `[placement_database]`); `None`: its tables in nova_api, when the API DB has them (Ocata–Stein).
     pub spec: Option<CellSpec>,
     /// The placement checks chosen.
-    pub checks: Vec<&'static str>,
+    pub checks: Vec<Check>,
     /// The checks were named on the command line: when placement cannot be found, say so instead of staying silent.
     pub named: bool,
 }
@@ -162,7 +163,7 @@ pub async fn audit(
                         &[NAME],
                         "no placement database: give --placement-db URL or --placement-conf placement.conf (placement's tables in nova_api serve placement only up to Stein)",
                     );
-                    run.record_in(check, report);
+                    run.record_in(*check, report);
                 }
             }
             return None;
@@ -180,7 +181,7 @@ pub async fn audit(
         for check in &cfg.checks {
             let mut run = CheckRun::default();
             run.outcomes.push((NAME.to_string(), Outcome::Unavailable));
-            run.record_in(check, report);
+            run.record_in(*check, report);
         }
         return None;
     };
@@ -190,7 +191,7 @@ pub async fn audit(
             for check in &cfg.checks {
                 let mut run = CheckRun::default();
                 skip_all(&mut run, &[NAME], &format!("placement database: {e}"));
-                run.record_in(check, report);
+                run.record_in(*check, report);
             }
             close(popen).await;
             return None;
@@ -325,7 +326,7 @@ pub async fn audit(
         if run.outcomes.is_empty() {
             run.outcomes = outcomes.clone();
         }
-        run.record_in(check, report);
+        run.record_in(*check, report);
     }
 
     if streaming {

@@ -166,7 +166,12 @@ pub fn render(report: &Report, previous_success: Option<f64>) -> String {
     let mut groups: BTreeMap<(&str, &str, &str, &str), usize> = BTreeMap::new();
     for f in &report.findings {
         *groups
-            .entry((f.check, f.kind, f.severity.as_str(), f.cell.as_str()))
+            .entry((
+                f.check.as_str(),
+                f.kind.as_str(),
+                f.severity.as_str(),
+                f.cell.as_str(),
+            ))
             .or_default() += 1;
     }
     let mut findings = Family::gauge(
@@ -219,7 +224,7 @@ pub fn render(report: &Report, previous_success: Option<f64>) -> String {
     outcomes.dedup_by(|a, b| (a.check, &a.cell) == (b.check, &b.cell));
     for c in outcomes {
         per_check.sample(
-            &[("check", c.check), ("cell", &c.cell)],
+            &[("check", c.check.as_str()), ("cell", &c.cell)],
             u8::from(matches!(c.outcome, Outcome::Skipped { .. })),
         );
     }
@@ -258,7 +263,7 @@ pub fn last_success_in(text: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::findings::{CellStatus, Finding};
+    use crate::findings::{CellStatus, Check, Finding, Kind};
 
     fn report(aborted: bool) -> Report {
         let cell = |name: &str, role, status| CellStatus {
@@ -280,8 +285,8 @@ mod tests {
             ],
         );
         r.findings.push(Finding::new(
-            "connectivity",
-            "cell_unreachable",
+            Check::Connectivity,
+            Kind::CellUnreachable,
             Severity::Failure,
             "odd\"cell\\x",
             &[("cell", "odd\"cell\\x")],

@@ -1,6 +1,6 @@
 //! The human renderer: a cell list, a check × cell matrix, then findings grouped by cell and severity, with diffs.
 
-use crate::findings::{CellState, Finding, Outcome, Report, Role, Severity};
+use crate::findings::{CellState, Check, Finding, Outcome, Report, Role, Severity};
 use similar::{ChangeTag, TextDiff};
 use std::fmt::Write as _;
 use tabled::builder::Builder;
@@ -55,7 +55,7 @@ fn counts(findings: &[&Finding]) -> String {
 }
 
 /// One matrix cell: `ok`, the worst severity with a count, or why the check did not run.
-fn matrix_cell(report: &Report, check: &str, cell: &str) -> String {
+fn matrix_cell(report: &Report, check: Check, cell: &str) -> String {
     let outcome = report
         .checks
         .iter()
@@ -89,7 +89,7 @@ fn matrix_cell(report: &Report, check: &str, cell: &str) -> String {
 
 /// A drifted string shown as parent/child lines plus a character diff, so `az-east` vs `az-East` is obvious.
 fn diff_lines(f: &Finding) -> Option<String> {
-    if !f.kind.ends_with("_differs") {
+    if !f.kind.is_value_drift() {
         return None;
     }
     let (Some(p), Some(c)) = (f.parent.as_ref()?.as_str(), f.child.as_ref()?.as_str()) else {
@@ -185,7 +185,7 @@ pub fn render(report: &Report) -> String {
         return out;
     }
 
-    let mut checks: Vec<&str> = Vec::new();
+    let mut checks: Vec<Check> = Vec::new();
     for name in report
         .checks
         .iter()
@@ -206,7 +206,7 @@ pub fn render(report: &Report) -> String {
             report
                 .cells
                 .iter()
-                .map(|c| matrix_cell(report, check, &c.name)),
+                .map(|c| matrix_cell(report, *check, &c.name)),
         );
         b.push_record(row);
     }

@@ -1,11 +1,11 @@
 //! The `upgrade-check` renderer: one box per check in the layout of `nova-status upgrade check` (oslo.upgradecheck).
 
-use crate::findings::{CellState, Outcome, Report, Severity};
+use crate::findings::{CellState, Check, Outcome, Report, Severity};
 
 /// One box: its title and the checks whose findings it shows.
 pub struct UpgradeBox<'a> {
     pub title: &'a str,
-    pub checks: &'a [&'a str],
+    pub checks: &'a [Check],
 }
 
 /// oslo.upgradecheck's `Code`: the box's verdict and its number in the JSON form.

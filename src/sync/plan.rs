@@ -1,6 +1,7 @@
 //! Turns the audit's findings (and the snapshot rows they name) into a per-child plan of bound statements; it reads and writes nothing.
 
 use super::sql::{self, Bind, Stmt, Table};
+use crate::checks::ids::{Check, Kind};
 use crate::checks::{CellView, Residency};
 use crate::config::CellSpec;
 use crate::db::{Dialect, Value};
@@ -14,11 +15,11 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The checks whose findings sync knows how to fix, in the order their steps are planned.
-pub const SYNC_CHECKS: &[&str] = &[
-    "aggregates",
-    "aggregate_metadata",
-    "aggregate_hosts",
-    "flavors",
+pub const SYNC_CHECKS: &[Check] = &[
+    Check::Aggregates,
+    Check::AggregateMetadata,
+    Check::AggregateHosts,
+    Check::Flavors,
 ];
 
 /// Enough of a finding to find it again in a later audit.
@@ -190,7 +191,7 @@ pub struct Inputs<'a> {
     pub specs: &'a [CellSpec],
     /// The children to plan for (all audited children when empty).
     pub cells: &'a [String],
-    pub checks: &'a [&'static str],
+    pub checks: &'a [Check],
     pub fix_drift: bool,
     pub now: String,
 }
@@ -434,28 +435,28 @@ impl ChildBuilder<'_> {
 
     fn finding(&mut self, f: &Finding) {
         match (f.check, f.kind) {
-            ("aggregates", "missing_in_child") => self.copy_aggregate(f),
-            ("aggregate_metadata", "missing_in_child") => self.add_metadata(f),
-            ("aggregate_metadata", "value_differs") => self.fix_metadata(f),
-            ("aggregate_hosts", "missing_in_child") => self.add_host(f),
-            ("flavors", "missing_in_child") => self.copy_flavor(f),
-            ("flavors", "spec_missing_in_child") => self.add_spec(f),
-            ("flavors", "spec_value_differs") => self.fix_spec(f),
-            ("flavors", "value_differs") => self.leave(
+            (Check::Aggregates, Kind::MissingInChild) => self.copy_aggregate(f),
+            (Check::AggregateMetadata, Kind::MissingInChild) => self.add_metadata(f),
+            (Check::AggregateMetadata, Kind::ValueDiffers) => self.fix_metadata(f),
+            (Check::AggregateHosts, Kind::MissingInChild) => self.add_host(f),
+            (Check::Flavors, Kind::MissingInChild) => self.copy_flavor(f),
+            (Check::Flavors, Kind::SpecMissingInChild) => self.add_spec(f),
+            (Check::Flavors, Kind::SpecValueDiffers) => self.fix_spec(f),
+            (Check::Flavors, Kind::ValueDiffers) => self.leave(
                 f,
                 "sync does not resize or rename flavors: instances built with the child's values keep them; change it by hand if intended",
             ),
-            ("flavors", "id_differs" | "id_collision") => self.leave(
+            (Check::Flavors, Kind::IdDiffers | Kind::IdCollision) => self.leave(
                 f,
                 "needs a person: a flavor's id is referenced by instances.instance_type_id",
             ),
-            ("flavors", "access_missing_in_child" | "access_extra_in_child") => {
+            (Check::Flavors, Kind::AccessMissingInChild | Kind::AccessExtraInChild) => {
                 self.leave(f, "flavor access is managed at the parent only")
             }
-            ("aggregates", "uuid_differs") => {
+            (Check::Aggregates, Kind::UuidDiffers) => {
                 self.leave(f, "informational; the child's uuid is kept")
             }
-            (_, "extra_in_child" | "only_in_child" | "deleted_in_parent" | "spec_extra_in_child") => self.leave(
+            (_, Kind::ExtraInChild | Kind::OnlyInChild | Kind::DeletedInParent | Kind::SpecExtraInChild) => self.leave(
                 f,
                 "sync never deletes; remove it with Nova's API in that cell if it is unwanted",
             ),
@@ -1207,8 +1208,8 @@ mod tests {
     #[test]
     fn finding_refs_match_the_finding_they_came_from_only() {
         let f = Finding::new(
-            "aggregates",
-            "missing_in_child",
+            Check::Aggregates,
+            Kind::MissingInChild,
             crate::findings::Severity::Failure,
             "child2",
             &[("aggregate", "az-west-agg")],

@@ -2,11 +2,12 @@
 
 use super::super::{CheckRun, join_names};
 use super::V2Context;
+use crate::checks::ids::{Check, Kind};
 use crate::findings::{Finding, Severity};
 use crate::v2::{self, CellHosts};
 use std::collections::BTreeSet;
 
-const CHECK: &str = "api_aggregates";
+const CHECK: Check = Check::ApiAggregates;
 
 pub fn api_aggregates(ctx: &V2Context<'_>) -> CheckRun {
     let read = ctx.api_read(|api| Ok((v2::api_aggregates(api)?, v2::host_mappings(api)?)));
@@ -45,7 +46,7 @@ pub fn api_aggregates(ctx: &V2Context<'_>) -> CheckRun {
                 run.findings.push(
                     Finding::new(
                         CHECK,
-                        "member_is_hypervisor_hostname",
+                        Kind::MemberIsHypervisorHostname,
                         Severity::Failure,
                         ctx.api.name,
                         &key,
@@ -82,7 +83,7 @@ pub fn api_aggregates(ctx: &V2Context<'_>) -> CheckRun {
                 run.findings.push(
                     Finding::new(
                         CHECK,
-                        "member_case_differs",
+                        Kind::MemberCaseDiffers,
                         Severity::Failure,
                         ctx.api.name,
                         &key,
@@ -108,7 +109,7 @@ pub fn api_aggregates(ctx: &V2Context<'_>) -> CheckRun {
                 run.findings.push(
                     Finding::new(
                         CHECK,
-                        "member_service_deleted",
+                        Kind::MemberServiceDeleted,
                         Severity::Warning,
                         ctx.api.name,
                         &key,
@@ -128,7 +129,7 @@ pub fn api_aggregates(ctx: &V2Context<'_>) -> CheckRun {
             run.findings.push(
                 Finding::new(
                     CHECK,
-                    "member_unknown",
+                    Kind::MemberUnknown,
                     Severity::Failure,
                     ctx.api.name,
                     &key,
@@ -154,7 +155,7 @@ pub fn api_aggregates(ctx: &V2Context<'_>) -> CheckRun {
         run.findings.push(
             Finding::new(
                 CHECK,
-                "host_in_multiple_azs",
+                Kind::HostInMultipleAzs,
                 Severity::Failure,
                 ctx.api.name,
                 &[("host", host)],

@@ -2,10 +2,11 @@
 
 use super::super::CheckRun;
 use super::V2Context;
+use crate::checks::ids::{Check, Kind};
 use crate::findings::{Finding, Severity};
 use crate::v2::CELL0_UUID;
 
-const CHECK: &str = "cell_mappings";
+const CHECK: Check = Check::CellMappings;
 
 pub fn cell_mappings(ctx: &V2Context<'_>) -> CheckRun {
     let mut run = CheckRun::v2_outcomes(ctx, |_| Ok(()));
@@ -13,7 +14,7 @@ pub fn cell_mappings(ctx: &V2Context<'_>) -> CheckRun {
         run.findings.push(
             Finding::new(
                 CHECK,
-                "no_cell0",
+                Kind::NoCell0,
                 Severity::Failure,
                 ctx.api.name,
                 &[("cell", CELL0_UUID)],
@@ -26,7 +27,7 @@ pub fn cell_mappings(ctx: &V2Context<'_>) -> CheckRun {
         run.findings.push(
             Finding::new(
                 CHECK,
-                "no_cells",
+                Kind::NoCells,
                 Severity::Failure,
                 ctx.api.name,
                 &[("cell", "*")],
@@ -48,7 +49,7 @@ pub fn cell_mappings(ctx: &V2Context<'_>) -> CheckRun {
         run.findings.push(
             Finding::new(
                 CHECK,
-                "cells_share_database",
+                Kind::CellsShareDatabase,
                 Severity::Failure,
                 ctx.api.name,
                 &[("cell", names[1])],
@@ -65,7 +66,7 @@ pub fn cell_mappings(ctx: &V2Context<'_>) -> CheckRun {
         run.findings.push(
             Finding::new(
                 CHECK,
-                "cell_disabled",
+                Kind::CellDisabled,
                 Severity::Info,
                 c.name,
                 &[("cell", c.name)],

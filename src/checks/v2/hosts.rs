@@ -2,11 +2,12 @@
 
 use super::super::{CheckRun, join_names};
 use super::V2Context;
+use crate::checks::ids::{Check, Kind};
 use crate::findings::{Finding, Severity};
 use crate::v2::{self, CellHosts};
 use std::collections::BTreeSet;
 
-const CHECK: &str = "host_mappings";
+const CHECK: Check = Check::HostMappings;
 
 pub fn host_mappings(ctx: &V2Context<'_>) -> CheckRun {
     let mappings = match ctx.api_read(v2::host_mappings) {
@@ -35,17 +36,17 @@ pub fn host_mappings(ctx: &V2Context<'_>) -> CheckRun {
                 // compute node and maps the ones without a host mapping
                 // (nova/objects/host_mapping.py::discover_hosts @15.0.0, ComputeNodeList.get_all).
                 (
-                    "unmapped",
+                    Kind::Unmapped,
                     "`nova-manage cell_v2 discover_hosts` will map it",
                 )
             } else if stale {
                 (
-                    "unmapped_flag_stale",
+                    Kind::UnmappedFlagStale,
                     "compute_nodes.mapped is 1, so `nova-manage cell_v2 discover_hosts` skips it; `discover_hosts --by-service` (or resetting mapped to 0) maps it again",
                 )
             } else {
                 (
-                    "unmapped",
+                    Kind::Unmapped,
                     "compute_nodes.mapped is 0: `nova-manage cell_v2 discover_hosts` will map it",
                 )
             };
@@ -72,7 +73,7 @@ pub fn host_mappings(ctx: &V2Context<'_>) -> CheckRun {
             run.findings.push(
                 Finding::new(
                     CHECK,
-                    "service_unmapped",
+                    Kind::ServiceUnmapped,
                     Severity::Warning,
                     cell.name,
                     &[("host", host)],
@@ -109,7 +110,7 @@ pub fn host_mappings(ctx: &V2Context<'_>) -> CheckRun {
             run.findings.push(
                 Finding::new(
                     CHECK,
-                    "mapped_to_wrong_cell",
+                    Kind::MappedToWrongCell,
                     Severity::Failure,
                     ctx.api.name,
                     &[("host", host)],
@@ -143,7 +144,7 @@ pub fn host_mappings(ctx: &V2Context<'_>) -> CheckRun {
         run.findings.push(
             Finding::new(
                 CHECK,
-                "mapping_host_gone",
+                Kind::MappingHostGone,
                 Severity::Warning,
                 ctx.api.name,
                 &[("host", host)],
@@ -197,7 +198,7 @@ fn live_in_several_cells(
         run.findings.push(
             Finding::new(
                 CHECK,
-                "host_live_in_several_cells",
+                Kind::HostLiveInSeveralCells,
                 Severity::Failure,
                 ctx.api.name,
                 &[("host", host)],
@@ -263,7 +264,7 @@ fn duplicate_nodes(
         run.findings.push(
             Finding::new(
                 CHECK,
-                "duplicate_compute_node",
+                Kind::DuplicateComputeNode,
                 Severity::Failure,
                 distinct[0].0,
                 &[("hypervisor_hostname", hv)],

@@ -2,11 +2,12 @@
 
 use super::super::{CheckRun, join_names};
 use super::V2Context;
+use crate::checks::ids::{Check, Kind};
 use crate::findings::{Finding, Severity};
 use crate::v2::{self, Instance};
 use std::collections::{BTreeMap, BTreeSet};
 
-const CHECK: &str = "instance_mappings";
+const CHECK: Check = Check::InstanceMappings;
 
 pub fn instance_mappings(ctx: &V2Context<'_>) -> CheckRun {
     let m = match ctx.api_read(v2::api_mappings) {
@@ -69,7 +70,7 @@ pub fn instance_mappings(ctx: &V2Context<'_>) -> CheckRun {
             run.findings.push(
                 Finding::new(
                     CHECK,
-                    "instance_unmapped",
+                    Kind::InstanceUnmapped,
                     Severity::Failure,
                     visible[0],
                     &[("instance", uuid)],
@@ -120,7 +121,7 @@ pub fn instance_mappings(ctx: &V2Context<'_>) -> CheckRun {
             run.findings.push(
                 Finding::new(
                     CHECK,
-                    "live_in_several_cells",
+                    Kind::LiveInSeveralCells,
                     severity,
                     extra,
                     &[("instance", uuid)],
@@ -155,7 +156,7 @@ pub fn instance_mappings(ctx: &V2Context<'_>) -> CheckRun {
                         run.findings.push(
                             Finding::new(
                                 CHECK,
-                                "build_stuck",
+                                Kind::BuildStuck,
                                 Severity::Warning,
                                 ctx.api.name,
                                 &key,
@@ -173,7 +174,7 @@ pub fn instance_mappings(ctx: &V2Context<'_>) -> CheckRun {
                     run.findings.push(
                         Finding::new(
                             CHECK,
-                            "null_cell_instance_exists",
+                            Kind::NullCellInstanceExists,
                             Severity::Failure,
                             ctx.api.name,
                             &key,
@@ -190,7 +191,7 @@ pub fn instance_mappings(ctx: &V2Context<'_>) -> CheckRun {
                     run.findings.push(
                         Finding::new(
                             CHECK,
-                            "null_cell_no_instance",
+                            Kind::NullCellNoInstance,
                             Severity::Warning,
                             ctx.api.name,
                             &key,
@@ -215,7 +216,7 @@ pub fn instance_mappings(ctx: &V2Context<'_>) -> CheckRun {
                         run.findings.push(
                             Finding::new(
                                 CHECK,
-                                "mapped_to_wrong_cell",
+                                Kind::MappedToWrongCell,
                                 Severity::Failure,
                                 ctx.api.name,
                                 &key,
@@ -240,7 +241,7 @@ pub fn instance_mappings(ctx: &V2Context<'_>) -> CheckRun {
                         run.findings.push(
                             Finding::new(
                                 CHECK,
-                                "mapped_instance_archived",
+                                Kind::MappedInstanceArchived,
                                 Severity::Info,
                                 ctx.api.name,
                                 &key,
@@ -255,7 +256,7 @@ pub fn instance_mappings(ctx: &V2Context<'_>) -> CheckRun {
                         run.findings.push(
                             Finding::new(
                                 CHECK,
-                                "mapped_instance_missing",
+                                Kind::MappedInstanceMissing,
                                 Severity::Warning,
                                 ctx.api.name,
                                 &key,
@@ -273,7 +274,7 @@ pub fn instance_mappings(ctx: &V2Context<'_>) -> CheckRun {
                     run.findings.push(
                         Finding::new(
                             CHECK,
-                            "build_request_leftover",
+                            Kind::BuildRequestLeftover,
                             Severity::Warning,
                             ctx.api.name,
                             &key,
@@ -326,7 +327,7 @@ fn quota_columns(m: &v2::ApiMappings, run: &mut CheckRun, api: &str) {
         run.findings.push(
             Finding::new(
                 CHECK,
-                "mapping_column_null",
+                Kind::MappingColumnNull,
                 Severity::Warning,
                 api,
                 &[("column", column)],

@@ -2,11 +2,12 @@
 
 use super::super::CheckRun;
 use super::V2Context;
+use crate::checks::ids::{Check, Kind};
 use crate::findings::{Finding, Severity};
 use crate::v2;
 use std::collections::BTreeSet;
 
-const CHECK: &str = "legacy_tables";
+const CHECK: Check = Check::LegacyTables;
 
 pub fn legacy_tables(ctx: &V2Context<'_>) -> CheckRun {
     let aggs = match ctx.api_read(v2::api_aggregates) {
@@ -45,7 +46,7 @@ pub fn legacy_tables(ctx: &V2Context<'_>) -> CheckRun {
             run.findings.push(
                 Finding::new(
                     CHECK,
-                    "legacy_aggregate",
+                    Kind::LegacyAggregate,
                     rel.aggregates.0,
                     cell.name,
                     &[("aggregate", name)],
@@ -62,7 +63,7 @@ pub fn legacy_tables(ctx: &V2Context<'_>) -> CheckRun {
             run.findings.push(
                 Finding::new(
                     CHECK,
-                    "legacy_flavor",
+                    Kind::LegacyFlavor,
                     rel.flavors.0,
                     cell.name,
                     &[("flavor", flavorid)],
@@ -78,7 +79,7 @@ pub fn legacy_tables(ctx: &V2Context<'_>) -> CheckRun {
             run.findings.push(
                 Finding::new(
                     CHECK,
-                    "legacy_key_pair",
+                    Kind::LegacyKeyPair,
                     rel.key_pairs.0,
                     cell.name,
                     &[("user", user), ("key_pair", name)],

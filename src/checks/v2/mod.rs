@@ -9,6 +9,7 @@ mod placement;
 mod specs;
 
 use super::{CellView, CheckRun};
+use crate::checks::ids::Check;
 use crate::findings::Outcome;
 use crate::queries::{Dataset, v2 as q};
 use crate::snapshot::CellData;
@@ -154,7 +155,7 @@ impl CheckRun {
 
 #[derive(Debug)]
 pub struct V2CheckDef {
-    pub name: &'static str,
+    pub name: Check,
     /// The box title `cellaudit upgrade-check` prints, when the check is part of it.
     pub upgrade_title: Option<&'static str>,
     pub about: &'static str,
@@ -174,7 +175,7 @@ const CELL_HOSTS: &[&Dataset] = &[&q::COMPUTE_SERVICES, &q::COMPUTE_NODES];
 /// Every cells v2 check, in report order.
 pub const V2_CHECKS: &[V2CheckDef] = &[
     V2CheckDef {
-        name: "cell_mappings",
+        name: Check::CellMappings,
         upgrade_title: Some("Cell mappings"),
         about: "cell_mappings has cell0 (by its uuid) and every cell's database is readable; disabled cells are noted",
         api_sets: &[&q::CELL_MAPPINGS],
@@ -182,7 +183,7 @@ pub const V2_CHECKS: &[V2CheckDef] = &[
         run: cells::cell_mappings,
     },
     V2CheckDef {
-        name: "host_mappings",
+        name: Check::HostMappings,
         upgrade_title: Some("Host mappings"),
         about: "every compute node and nova-compute service has a host mapping to the cell it lives in; no mapping names a host that is gone",
         api_sets: &[&q::HOST_MAPPINGS],
@@ -190,7 +191,7 @@ pub const V2_CHECKS: &[V2CheckDef] = &[
         run: hosts::host_mappings,
     },
     V2CheckDef {
-        name: "api_aggregates",
+        name: Check::ApiAggregates,
         upgrade_title: Some("Aggregates (API DB)"),
         about: "API DB aggregate members are compute hosts of some cell, named by service host; no host is in two AZs",
         api_sets: API_AGGS,
@@ -198,7 +199,7 @@ pub const V2_CHECKS: &[V2CheckDef] = &[
         run: aggregates::api_aggregates,
     },
     V2CheckDef {
-        name: "instance_mappings",
+        name: Check::InstanceMappings,
         upgrade_title: Some("Instance mappings"),
         about: "every instance has a mapping to the one cell it lives in; no orphan NULL-cell mappings or leftover build requests",
         api_sets: &[&q::INSTANCE_MAPPINGS, &q::BUILD_REQUESTS],
@@ -206,7 +207,7 @@ pub const V2_CHECKS: &[V2CheckDef] = &[
         run: instances::instance_mappings,
     },
     V2CheckDef {
-        name: "instance_hosts",
+        name: Check::InstanceHosts,
         upgrade_title: None,
         about: "instances sit on compute hosts of their own cell, in the AZ their request spec pinned (if any)",
         api_sets: &[
@@ -220,7 +221,7 @@ pub const V2_CHECKS: &[V2CheckDef] = &[
         run: placement::instance_hosts,
     },
     V2CheckDef {
-        name: "request_specs",
+        name: Check::RequestSpecs,
         upgrade_title: Some("Request Spec Migration"),
         about: "every live instance has a request spec; no spec outlives its instance; no spec pins an AZ without hosts",
         api_sets: &[
@@ -235,7 +236,7 @@ pub const V2_CHECKS: &[V2CheckDef] = &[
         run: specs::request_specs,
     },
     V2CheckDef {
-        name: "legacy_tables",
+        name: Check::LegacyTables,
         upgrade_title: Some("Legacy cell tables"),
         about: "no live rows in a cell DB's legacy aggregates, instance_types or key_pairs tables (the API DB owns them)",
         api_sets: API_AGGS,
@@ -249,5 +250,6 @@ pub const V2_CHECKS: &[V2CheckDef] = &[
 ];
 
 pub fn find(name: &str) -> Option<&'static V2CheckDef> {
-    V2_CHECKS.iter().find(|c| c.name == name)
+    let check = Check::from_name(name)?;
+    V2_CHECKS.iter().find(|c| c.name == check)
 }

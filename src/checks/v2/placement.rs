@@ -2,11 +2,12 @@
 
 use super::super::{CheckRun, join_names};
 use super::V2Context;
+use crate::checks::ids::{Check, Kind};
 use crate::findings::{Finding, Severity};
 use crate::v2::{self, CellHosts};
 use std::collections::BTreeSet;
 
-const CHECK: &str = "instance_hosts";
+const CHECK: Check = Check::InstanceHosts;
 
 pub fn instance_hosts(ctx: &V2Context<'_>) -> CheckRun {
     let aggs = match ctx.api_read(v2::api_aggregates) {
@@ -77,7 +78,7 @@ pub fn instance_hosts(ctx: &V2Context<'_>) -> CheckRun {
                 run.findings.push(
                     Finding::new(
                         CHECK,
-                        "host_not_in_cell",
+                        Kind::HostNotInCell,
                         severity,
                         cell.name,
                         &key,
@@ -128,7 +129,7 @@ pub fn instance_hosts(ctx: &V2Context<'_>) -> CheckRun {
                 run.findings.push(
                     Finding::new(
                         CHECK,
-                        "az_mismatch",
+                        Kind::AzMismatch,
                         Severity::Warning,
                         cell.name,
                         &key,

@@ -3,11 +3,12 @@
 
 use super::super::{CheckRun, join_names};
 use super::V2Context;
+use crate::checks::ids::{Check, Kind};
 use crate::findings::{Finding, Severity};
 use crate::v2;
 use std::collections::{BTreeMap, BTreeSet};
 
-const CHECK: &str = "request_specs";
+const CHECK: Check = Check::RequestSpecs;
 
 pub fn request_specs(ctx: &V2Context<'_>) -> CheckRun {
     let read = ctx.api_read(|api| {
@@ -50,7 +51,7 @@ pub fn request_specs(ctx: &V2Context<'_>) -> CheckRun {
         run.findings.push(
             Finding::new(
                 CHECK,
-                "missing",
+                Kind::Missing,
                 Severity::Warning,
                 cell,
                 &[("instance", &i.uuid)],
@@ -70,7 +71,7 @@ pub fn request_specs(ctx: &V2Context<'_>) -> CheckRun {
             run.findings.push(
                 Finding::new(
                     CHECK,
-                    "orphan",
+                    Kind::Orphan,
                     Severity::Info,
                     ctx.api.name,
                     &[("instance", uuid)],
@@ -106,7 +107,7 @@ pub fn request_specs(ctx: &V2Context<'_>) -> CheckRun {
         run.findings.push(
             Finding::new(
                 CHECK,
-                "az_without_hosts",
+                Kind::AzWithoutHosts,
                 Severity::Warning,
                 ctx.api.name,
                 &[("availability_zone", az)],
