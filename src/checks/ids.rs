@@ -188,3 +188,42 @@ named_ids! {
         InstanceDrift = "instance_drift",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_round_trip() {
+        for (all, names) in [
+            (
+                Check::ALL.len(),
+                Check::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+            ),
+            (
+                Kind::ALL.len(),
+                Kind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+            ),
+        ] {
+            let unique: std::collections::BTreeSet<_> = names.iter().collect();
+            assert_eq!(unique.len(), all, "a name is declared twice: {names:?}");
+        }
+        for c in Check::ALL {
+            assert_eq!(Check::from_name(c.as_str()), Some(*c));
+            assert_eq!(serde_json::to_string(c).unwrap(), format!("\"{c}\""));
+        }
+        for k in Kind::ALL {
+            assert_eq!(Kind::from_name(k.as_str()), Some(*k));
+            assert_eq!(serde_json::to_string(k).unwrap(), format!("\"{k}\""));
+        }
+        assert_eq!(Check::from_name("nope"), None);
+    }
+
+    #[test]
+    fn order_and_padding_are_those_of_the_names() {
+        assert!(Kind::ValueDiffers > Kind::UuidDiffers && Kind::AzDiffers < Kind::BuildStuck);
+        assert!(Check::Hosts < Check::Instances && Check::AggregateHosts < Check::Aggregates);
+        assert_eq!(format!("{:<8}|", Check::Hosts), "hosts   |");
+        assert!(Kind::SpecValueDiffers.is_value_drift() && !Kind::MissingInChild.is_value_drift());
+    }
+}
