@@ -192,10 +192,6 @@ impl<'a> V1Plan<'a> {
     }
 }
 
-pub async fn audit_v1(cfg: &AuditConfig) -> Report {
-    audit_v1_cells(&cfg.parent, &cfg.children, &V1Plan::from_config(cfg)).await
-}
-
 pub async fn audit_v1_cells(parent: &CellSpec, children: &[CellSpec], plan: &V1Plan<'_>) -> Report {
     audit_v1_keep(parent, children, plan, &[], &[]).await.report
 }
