@@ -442,7 +442,7 @@ pub fn scrub_secret(text: &str, secret: Option<&Secret>) -> String {
 /// A user name as shown next to a masked password: itself when it is plainly a name, else hidden.
 fn shown_user(u: &str) -> &str {
     if u.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_.%+".contains(c))
+        .all(|c| c.is_ascii_alphanumeric() || "-_.%+{}".contains(c))
     {
         u
     } else {
@@ -534,10 +534,11 @@ pub fn redact(raw: &str) -> String {
     let Some((scheme, rest)) = raw.split_once("://") else {
         return "<not a URL>".into();
     };
+    // `{scheme}` and the like are cell_mappings template fields, not secrets.
     let scheme = if !scheme.is_empty()
         && scheme
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+-._".contains(c))
+            .all(|c| c.is_ascii_alphanumeric() || "+-._{}".contains(c))
     {
         scheme
     } else {
