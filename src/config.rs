@@ -493,8 +493,30 @@ impl AuditConfig {
     }
 }
 
+/// `--jobs`/`--jobs-per-server` (or the config file's `jobs`/`jobs_per_server`), with their defaults.
+pub fn read_limits(
+    args: &crate::cli::ReadArgs,
+    file_jobs: Option<usize>,
+    file_per_server: Option<usize>,
+) -> Result<(usize, usize), ConfigError> {
+    let pick = |flag: Option<usize>, file: Option<usize>, def: usize, what: &str| match flag.or(file) {
+        Some(0) => Err(ConfigError(format!("{what} must be at least 1"))),
+        Some(n) => Ok(n),
+        None => Ok(def),
+    };
+    Ok((
+        pick(args.jobs, file_jobs, crate::limits::DEFAULT_JOBS, "--jobs")?,
+        pick(
+            args.jobs_per_server,
+            file_per_server,
+            crate::limits::DEFAULT_PER_SERVER,
+            "--jobs-per-server",
+        )?,
+    ))
+}
+
 /// `--as-of`: a UTC time as Nova writes timestamps, to audit a restored backup against the moment it was taken.
-fn parse_as_of(raw: &str) -> Result<i64, ConfigError> {
+pub(crate) fn parse_as_of(raw: &str) -> Result<i64, ConfigError> {
     let t = raw.trim();
     sqlx::types::chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S")
         .or_else(|_| sqlx::types::chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S"))
@@ -628,7 +650,8 @@ pub struct SyncConfig {
     pub yes: bool,
     pub fix_drift: bool,
     pub undo: Option<PathBuf>,
-    pub journal_dir: PathBuf,
+    /// Where journals go; `None`: the state directory ([`crate::sync::journal::default_dir`]).
+    pub journal_dir: Option<PathBuf>,
 }
 
 impl SyncConfig {
@@ -652,6 +675,7 @@ impl SyncConfig {
         let audit_args = AuditArgs {
             topology: args.topology,
             v2: crate::cli::V2Args::default(),
+            read: crate::cli::ReadArgs::default(),
             format: FormatArg::Table,
             check: sync_checks.iter().map(|c| c.to_string()).collect(),
             brokers: false,

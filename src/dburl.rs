@@ -422,6 +422,26 @@ impl DbUrl {
         }
     }
 
+    /// The database server this URL reaches, for bounding reads per server: `host:port` (host lowercased) or the
+    /// socket path. Two spellings of one server (an IP and a name) are not recognised as one.
+    pub fn server_key(&self) -> String {
+        match self {
+            DbUrl::Sqlite { path } => format!("sqlite:{}", path.display()),
+            DbUrl::MySql(t) => match &t.socket {
+                Some(s) => format!("socket:{}", s.display()),
+                None => format!("{}:{}", t.host.to_ascii_lowercase(), t.port),
+            },
+        }
+    }
+
+    /// The database itself: its server and name (no user, no password), to notice two cells sharing one.
+    pub fn database_key(&self) -> String {
+        match self {
+            DbUrl::Sqlite { .. } => self.server_key(),
+            DbUrl::MySql(t) => format!("{}/{}", self.server_key(), t.database),
+        }
+    }
+
     /// Removes this URL's password from any text (driver errors, echoed input) before it is shown.
     pub fn scrub(&self, text: &str) -> String {
         scrub_secret(text, self.password())

@@ -27,6 +27,13 @@ pub struct V2Config {
     pub default_az: String,
     pub timeouts: Timeouts,
     pub format: Format,
+    /// Changes this recent are in flight, not drift (a cross-cell resize's swap, a build).
+    pub lag: std::time::Duration,
+    /// The time `lag` counts back from (epoch seconds, UTC); `None` is now.
+    pub as_of: Option<i64>,
+    /// `--jobs` / `--jobs-per-server`: databases read at once, overall and per server.
+    pub jobs: usize,
+    pub jobs_per_server: usize,
 }
 
 // Written out because `template_source` and `overrides` are URLs that carry passwords.
@@ -49,6 +56,10 @@ impl std::fmt::Debug for V2Config {
             .field("default_az", &self.default_az)
             .field("timeouts", &self.timeouts)
             .field("format", &self.format)
+            .field("lag", &self.lag)
+            .field("as_of", &self.as_of)
+            .field("jobs", &self.jobs)
+            .field("jobs_per_server", &self.jobs_per_server)
             .finish()
     }
 }
@@ -168,6 +179,10 @@ impl V2Config {
             default_az,
             timeouts: i.timeouts,
             format: i.format,
+            lag: crate::engine::DEFAULT_LAG,
+            as_of: None,
+            jobs: crate::limits::DEFAULT_JOBS,
+            jobs_per_server: crate::limits::DEFAULT_PER_SERVER,
         })
     }
 }
