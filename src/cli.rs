@@ -147,12 +147,12 @@ pub struct AuditArgs {
 /// How hard the audit may press on the databases.
 #[derive(Default, Args)]
 pub struct ReadArgs {
-    /// Databases read at the same time (config `jobs`) [default: 8].
-    #[arg(long, value_name = "N")]
+    /// Databases read at the same time (config `jobs`), 1 to 256 [default: 8].
+    #[arg(long, value_name = "N", value_parser = crate::config::parse_jobs, allow_negative_numbers = true)]
     pub jobs: Option<usize>,
     /// Databases read at the same time on one database server (same host:port or socket), e.g. every cell on
-    /// one Galera cluster (config `jobs_per_server`) [default: 1: one full scan per server at a time].
-    #[arg(long, value_name = "N")]
+    /// one Galera cluster (config `jobs_per_server`), 1 to 256 [default: 1: one full scan per server at a time].
+    #[arg(long, value_name = "N", value_parser = crate::config::parse_jobs, allow_negative_numbers = true)]
     pub jobs_per_server: Option<usize>,
 }
 

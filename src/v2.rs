@@ -440,7 +440,10 @@ mod tests {
     #[test]
     fn epoch_reads_database_datetimes() {
         assert_eq!(epoch(Some("1970-01-01 00:01:00".into())), Some(60));
-        assert_eq!(epoch(Some("2026-12-02 10:00:00.123456".into())), Some(1_796_205_600));
+        assert_eq!(
+            epoch(Some("2026-12-02 10:00:00.123456".into())),
+            Some(1_796_205_600)
+        );
         assert_eq!(epoch(Some("garbage".into())), None);
         assert_eq!(epoch(None), None);
     }

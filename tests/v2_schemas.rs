@@ -96,5 +96,10 @@ fn an_ocata_shaped_schema_is_audited_with_every_check() {
     want.sort_by_key(key);
     let mut sorted = got.clone();
     sorted.sort_by_key(key);
-    assert_eq!(sorted, want, "{}", serde_json::to_string_pretty(&got).unwrap());
+    assert_eq!(
+        sorted,
+        want,
+        "{}",
+        serde_json::to_string_pretty(&got).unwrap()
+    );
 }

@@ -217,7 +217,11 @@ fn live_in_several_cells(
 /// renamed service) while the old row stayed. Placement's resource provider names are unique, so the new node's
 /// provider cannot be created and the host never takes instances (nova/scheduler/client/report.py
 /// @20.0.0 _create_resource_provider: 409 "Conflicting resource provider name").
-fn duplicate_nodes(ctx: &V2Context<'_>, hosts: &[(&super::V2Cell<'_>, CellHosts)], run: &mut CheckRun) {
+fn duplicate_nodes(
+    ctx: &V2Context<'_>,
+    hosts: &[(&super::V2Cell<'_>, CellHosts)],
+    run: &mut CheckRun,
+) {
     let mut by_name: std::collections::BTreeMap<&str, Vec<(&str, &v2::ComputeNode)>> =
         std::collections::BTreeMap::new();
     for (cell, h) in hosts {
@@ -251,7 +255,10 @@ fn duplicate_nodes(ctx: &V2Context<'_>, hosts: &[(&super::V2Cell<'_>, CellHosts)
                 )
             })
             .collect();
-        let uuids: Vec<&str> = distinct.iter().filter_map(|(_, n)| n.uuid.as_deref()).collect();
+        let uuids: Vec<&str> = distinct
+            .iter()
+            .filter_map(|(_, n)| n.uuid.as_deref())
+            .collect();
         run.findings.push(
             Finding::new(
                 CHECK,

@@ -67,7 +67,12 @@ impl<'a> V2Context<'a> {
 
     /// Whether two cells were read from one database (two cell mappings naming it): their rows are the same rows.
     pub fn same_database(&self, a: &str, b: &str) -> bool {
-        let db = |n: &str| self.cells.iter().find(|c| c.name == n).and_then(|c| c.database.as_deref());
+        let db = |n: &str| {
+            self.cells
+                .iter()
+                .find(|c| c.name == n)
+                .and_then(|c| c.database.as_deref())
+        };
         a == b || matches!((db(a), db(b)), (Some(x), Some(y)) if x == y)
     }
 
