@@ -46,6 +46,9 @@ pub enum Command {
 }
 
 #[derive(Args)]
+#[command(
+    after_help = "Exit codes: 0 no problem found, 1 warnings, 2 failures about the object, 3 it exists in no audited cell, 255 cannot run."
+)]
 pub struct ExplainArgs {
     /// What to explain.
     #[arg(value_enum)]

@@ -302,6 +302,7 @@ fn emit_explanation(e: &explain::Explanation, format: render::Format) -> u8 {
         _ => render::explain::table(e),
     };
     match emit(&text) {
+        exit_codes::CONSISTENT if e.found_nowhere() => exit_codes::EXPLAIN_NOT_FOUND,
         exit_codes::CONSISTENT => exit_codes::for_findings(&e.findings),
         failed => failed,
     }
