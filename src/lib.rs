@@ -3,6 +3,7 @@
 pub mod broker;
 pub mod checks;
 pub mod cli;
+pub mod collation;
 pub mod config;
 pub mod db;
 pub mod dburl;

@@ -428,8 +428,9 @@ impl ChildBuilder<'_> {
         self.parent.aggs.as_ref().ok().and_then(|a| a.get(name))
     }
 
+    /// The child's aggregate by the child's own collation (see `Aggregates::find`).
     fn child_agg(&self, name: &str) -> Option<&Aggregate> {
-        self.child.as_ref().ok().and_then(|a| a.get(name))
+        self.child.as_ref().ok().and_then(|a| a.find(name))
     }
 
     fn finding(&mut self, f: &Finding) {
@@ -531,6 +532,19 @@ impl ChildBuilder<'_> {
         let Some(agg) = self.parent_agg(name).cloned() else {
             return self.leave(f, "the parent's row was not readable");
         };
+        // Never an insert the child's database would take for a second copy of a name it has: its
+        // collation (general_ci on MySQL) calls 'SSD-AGG' and 'ssd-agg ' one name, and the apply-time
+        // guard would then find that row and roll the whole child back.
+        if let Some(theirs) = self.child_agg(name).map(|a| a.name.clone()) {
+            return self.refuse(
+                Some(f),
+                format!("aggregate '{name}'"),
+                format!(
+                    "{} already has aggregate {theirs:?}, the same name to its database's collation; rename one with the API so both match exactly",
+                    self.cell()
+                ),
+            );
+        }
         let (created, updated) = self
             .parent
             .times
