@@ -373,7 +373,9 @@ pub fn aggregate_hosts(ctx: &V1Context<'_>) -> CheckRun {
             let expected = members_in(ctx, agg, cell);
             let parent_members = agg.member_hosts();
             let actual = copy.member_hosts();
-            // Hosts the child's aggregate_hosts.host collation calls equal are one member there.
+            // Hosts the child's aggregate_hosts.host collation calls equal are one member to its
+            // database, but not to its scheduler: HostManager keeps `host_aggregates_map[host]`, a
+            // Python dict keyed by the member string (nova/scheduler/host_manager.py at 13.0.0).
             let hc = child.host_collation;
             let keys = |set: &BTreeSet<String>| -> BTreeSet<String> {
                 set.iter().map(|h| hc.key(h).into_owned()).collect()
@@ -395,7 +397,7 @@ pub fn aggregate_hosts(ctx: &V1Context<'_>) -> CheckRun {
                             ),
                         )
                         .impact(format!(
-                            "not missing (the unique key on aggregate_hosts would reject a second copy); Nova matches a compute service's host to aggregate members as Python strings, so {cell} may not apply this aggregate to '{h}'"
+                            "not missing (the unique key on aggregate_hosts would reject a second copy), but {cell}'s scheduler keys aggregate members by the exact host string, so it does not apply this aggregate to '{h}'"
                         ))
                         .values(h, theirs),
                     );
