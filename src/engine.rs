@@ -181,8 +181,10 @@ pub(crate) fn unaudited_findings(
                 .map(|o| &o.outcome)
                 .collect();
             let not_nova = why_not_nova(&c.name);
+            // One selected check that skipped already says why in its outcome; the rule is for a cell
+            // on which a run of several checks learned nothing at all.
             if not_nova.is_none()
-                && (outcomes.is_empty() || outcomes.iter().any(|o| matches!(o, Outcome::Ran)))
+                && (outcomes.len() < 2 || outcomes.iter().any(|o| matches!(o, Outcome::Ran)))
             {
                 return None;
             }
