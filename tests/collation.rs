@@ -19,6 +19,9 @@ INSERT INTO aggregate_hosts (created_at, id, host, aggregate_id, deleted) VALUES
  ('2019-03-03 10:00:00', 900, 'cmp-01', 900, 0),
  ('2019-03-03 10:00:00', 901, 'cmp-01', 901, 0),
  ('2019-03-03 10:00:00', 902, 'cmp-02', 902, 0);
+-- A flavor whose name the child holds in another case, under another flavorid.
+INSERT INTO instance_types (created_at, id, name, memory_mb, vcpus, swap, vcpu_weight, flavorid, rxtx_factor, root_gb, ephemeral_gb, disabled, is_public, deleted) VALUES
+ ('2019-02-01 10:00:00', 900, 'C1.COLL', 512, 1, 0, NULL, 'coll-p', 1.0, 1, 0, 0, 1, 0);
 ";
 
 const CHILD_ROWS: &str = "-- Collation look-alikes (tests/collation.rs).
@@ -30,6 +33,8 @@ INSERT INTO aggregate_hosts (created_at, id, host, aggregate_id, deleted) VALUES
  ('2019-03-03 10:00:00', 900, 'cmp-01', 900, 0),
  ('2019-03-03 10:00:00', 901, 'cmp-01', 901, 0),
  ('2019-03-03 10:00:00', 902, 'CMP-02', 902, 0);
+INSERT INTO instance_types (created_at, id, name, memory_mb, vcpus, swap, vcpu_weight, flavorid, rxtx_factor, root_gb, ephemeral_gb, disabled, is_public, deleted) VALUES
+ ('2019-02-01 10:00:00', 900, 'c1.coll', 512, 1, 0, NULL, 'coll-c', 1.0, 1, 0, 0, 1, 0);
 ";
 
 const NAMES: &[&str] = &[
@@ -138,11 +143,19 @@ fn mariadb_matches_names_and_hosts_as_general_ci_does_and_sync_plans_no_duplicat
         ],
         "{doc}"
     );
-    // The dry run plans no insert of a look-alike.
+    // The dry run plans no insert of a look-alike: the flavor whose name the child's unique key
+    // already holds (in another case) is refused with the reason.
     let mut sync: Vec<String> = vec!["sync".into()];
     sync.extend(audit_args(&parent, &child)[1..5].iter().cloned());
     let run = cellaudit(&sync);
-    for name in ["CASE-AGG", "space-agg ", "CMP-02", "'cmp-02'"] {
+    assert!(
+        run.stdout.contains(
+            "already has a live flavor named \"c1.coll\" (the same name as 'C1.COLL' to its database's collation)"
+        ),
+        "{}",
+        run.stdout
+    );
+    for name in ["CASE-AGG", "space-agg ", "CMP-02", "'cmp-02'", "C1.COLL"] {
         assert!(
             !run.stdout
                 .lines()
