@@ -173,8 +173,13 @@ fn look_alikes_are_not_reported() {
     let d = deployment();
     let (_, doc) = run(&["--placement-db", &d.placement, "--check", CHECKS]);
     // ironic-02's two nodes are one host's, not duplicates; its baremetal instance allocates correctly.
-    for node in ["beefbeef-0000-4000-8000-000000000001"] {
-        assert!(keyed(&doc, "node", node).is_empty(), "{node}");
+    assert!(keyed(&doc, "node", "beefbeef-0000-4000-8000-000000000001").is_empty());
+    assert!(keyed(&doc, "host", "ironic-02").is_empty());
+    for provider in [
+        "c0c0c0c0-0000-4000-8000-000000000021",
+        "c0c0c0c0-0000-4000-8000-000000000022",
+    ] {
+        assert!(keyed(&doc, "provider", provider).is_empty(), "{provider}");
     }
     for uuid in [
         // 206 is live-migrating: its allocation is on the destination, the migration's on the source.
