@@ -89,6 +89,8 @@ pub struct AuditConfig {
     pub lag: Duration,
     pub as_of: Option<i64>,
     pub instances_mode: checks::instances::Mode,
+    /// `--jobs`, `--jobs-per-server` (config `jobs`, `jobs_per_server`).
+    pub jobs: (usize, usize),
 }
 
 /// A configuration that cannot be audited at all.
@@ -118,6 +120,11 @@ struct FileConfig {
     lag: Option<u64>,
     /// `stream` or `hash`, as `--instances-mode`.
     instances_mode: Option<String>,
+    /// As `--memory-budget` (MiB).
+    memory_budget: Option<u64>,
+    /// As `--jobs` and `--jobs-per-server`.
+    jobs: Option<usize>,
+    jobs_per_server: Option<usize>,
     connect_timeout: Option<u64>,
     statement_timeout: Option<u64>,
     /// Cells v2: the placement database (url, password_env or password_file), as `--placement-db`.
@@ -462,7 +469,9 @@ impl AuditConfig {
                 "statement timeout",
             )?,
         };
+        let jobs = read_limits(&args.read, file.jobs, file.jobs_per_server)?;
         Ok(AuditConfig {
+            jobs,
             parent,
             children,
             checks,
@@ -490,8 +499,24 @@ impl AuditConfig {
                         checks::instances::Mode::NAMES.join(", ")
                     ))
                 })?,
-            },
+            }
+            .with_budget(args.memory_budget.or(file.memory_budget))?,
         })
+    }
+}
+
+impl checks::instances::Mode {
+    /// Auto mode with `--memory-budget` MiB (0 is refused; other modes ignore it).
+    fn with_budget(self, mib: Option<u64>) -> Result<Self, ConfigError> {
+        match (self, mib) {
+            (_, Some(0)) => Err(ConfigError(
+                "--memory-budget must be at least 1 (MiB)".into(),
+            )),
+            (checks::instances::Mode::Auto { .. }, Some(m)) => Ok(checks::instances::Mode::Auto {
+                budget: m.saturating_mul(1024 * 1024),
+            }),
+            (mode, _) => Ok(mode),
+        }
     }
 }
 
@@ -791,6 +816,7 @@ impl SyncConfig {
             lag: None,
             as_of: None,
             instances_mode: None,
+            memory_budget: None,
         };
         let audit = AuditConfig::from_args(&audit_args)?;
         let mut cells = Vec::new();

@@ -152,6 +152,10 @@ pub async fn run(args: &DemoArgs) -> u8 {
         lag: crate::engine::DEFAULT_LAG,
         as_of: Some(FIXTURE_CLOCK),
         instances_mode: Default::default(),
+        jobs: (
+            crate::limits::DEFAULT_JOBS,
+            crate::limits::DEFAULT_PER_SERVER,
+        ),
     };
     let report = audit_v1_cells(&parent, &children, &plan).await;
     print!("{}", render::render(&report, format(args.format)));

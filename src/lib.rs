@@ -140,6 +140,10 @@ async fn run_upgrade_check(args: &cli::UpgradeCheckArgs) -> u8 {
     )
     .and_then(|mut c| {
         (c.jobs, c.jobs_per_server) = config::read_limits(&args.read, None, None)?;
+        if let Some(l) = args.lag {
+            c.lag = std::time::Duration::from_secs(l);
+        }
+        c.as_of = args.as_of.as_deref().map(config::parse_as_of).transpose()?;
         Ok(c)
     }) {
         Ok(c) => c,
