@@ -233,7 +233,7 @@ pub struct V2Args {
     #[arg(long, value_name = "AZ")]
     pub default_az: Option<String>,
     /// Placement's database URL, for the placement checks (or [placement] url in --config). Without it,
-    /// placement's tables are read from the API DB when it has them (Ocata to Stein).
+    /// placement's tables are read from the API DB when its schema is Newton's to Stein's.
     #[arg(long, value_name = "URL")]
     pub placement_db: Option<String>,
     /// Read placement's database URL from this placement.conf's [placement_database] connection.
