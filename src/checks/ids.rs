@@ -186,6 +186,9 @@ named_ids! {
         InstanceDeletedInChild = "instance_deleted_in_child",
         InstanceGhostAtTop = "instance_ghost_at_top",
         InstanceDrift = "instance_drift",
+        NameDiffersByCaseOrSpace = "name_differs_by_case_or_space",
+        HostDiffersByCaseOrSpace = "host_differs_by_case_or_space",
+        CellNotAudited = "cell_not_audited",
     }
 }
 
