@@ -41,7 +41,7 @@ pub fn add(
             .key
             .get("host")
             .is_some_and(|h| e.hosts.iter().any(|r| &r.host == h));
-        if about_host && super::is_check(f.check.as_str()) && !e.findings.contains(f) {
+        if about_host && super::is_placement(f.check) && !e.findings.contains(f) {
             e.findings.push(f.clone());
         }
     }

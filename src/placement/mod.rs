@@ -52,8 +52,14 @@ pub const UPGRADE_TITLES: &[(Check, &str)] = &[
     (ALLOCATIONS, "Placement allocations"),
 ];
 
+/// Whether a `--check` name is a placement check.
 pub fn is_check(name: &str) -> bool {
-    CHECKS.iter().any(|(n, _)| n.as_str() == name)
+    Check::from_name(name).is_some_and(is_placement)
+}
+
+/// Whether a check is one of placement's.
+pub fn is_placement(check: Check) -> bool {
+    CHECKS.iter().any(|(c, _)| *c == check)
 }
 
 /// Where placement is and which of its checks to run.
