@@ -32,7 +32,7 @@ pub fn parse_jobs(raw: &str) -> Result<usize, String> {
         .map(|n| n as usize)
         .ok_or_else(|| {
             format!(
-                "must be a whole number from {} to {}",
+                "must be at least {} and at most {} (a whole number)",
                 JOBS.start(),
                 JOBS.end()
             )
