@@ -150,6 +150,9 @@ pub async fn run(args: &DemoArgs) -> u8 {
         lag: crate::engine::DEFAULT_LAG,
         as_of: Some(FIXTURE_CLOCK),
         instances_mode: Default::default(),
+        apis: &[],
+        default_az: crate::v1::NOVA_DEFAULT_AZ,
+        cells_config: &Default::default(),
     };
     let report = audit_v1_cells(&parent, &children, &plan).await;
     print!("{}", render::render(&report, format(args.format)));

@@ -8,6 +8,10 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The metadata key that makes an aggregate an availability zone.
 pub const AZ_KEY: &str = "availability_zone";
 
+/// Nova's `[DEFAULT] default_availability_zone` unless configured (`nova/conf/availability_zone.py`):
+/// hosts in no AZ aggregate are in it, so an aggregate giving this AZ changes nothing.
+pub const NOVA_DEFAULT_AZ: &str = "nova";
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Aggregate {
     pub id: i64,
@@ -16,6 +20,9 @@ pub struct Aggregate {
     /// Member hosts as stored (the parent may store `path!cell@host`).
     pub hosts: BTreeSet<String>,
     pub metadata: BTreeMap<String, String>,
+    /// A live main-database row that a Newton-to-Queens release reads merged with its API database's
+    /// (see `crate::v1_release`); it exists only for want of `online_data_migrations`.
+    pub legacy: bool,
 }
 
 impl Aggregate {
@@ -100,6 +107,7 @@ pub fn aggregates(data: &CellData) -> Result<Aggregates, String> {
                 uuid: text(r, 2).filter(|u| !u.is_empty()),
                 hosts: BTreeSet::new(),
                 metadata: BTreeMap::new(),
+                legacy: text(r, 4).as_deref() == Some(crate::v1_release::MAIN_MARK),
             },
         );
     }
@@ -135,6 +143,34 @@ pub fn registrations(data: &CellData) -> Result<Vec<(String, bool)>, String> {
         .iter()
         .filter_map(|r| text(r, 0).map(|n| (n, r[1].truthy())))
         .collect())
+}
+
+/// The neighbours of a `[cells] cells_config` JSON file: cell name -> is_parent, as
+/// `nova/cells/state.py` `CellStateManagerFile` reads it (an object keyed by cell name).
+pub fn cells_config(path: &std::path::Path) -> Result<Vec<(String, bool)>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read cells_config {}: {e}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("cells_config {}: not JSON: {e}", path.display()))?;
+    let obj = v.as_object().ok_or_else(|| {
+        format!(
+            "cells_config {}: expected an object keyed by cell name",
+            path.display()
+        )
+    })?;
+    let mut out: Vec<(String, bool)> = obj
+        .iter()
+        .map(|(name, info)| {
+            let is_parent = match info.get("is_parent") {
+                Some(serde_json::Value::Bool(b)) => *b,
+                Some(serde_json::Value::Number(n)) => n.as_i64() == Some(1),
+                _ => false,
+            };
+            (name.clone(), is_parent)
+        })
+        .collect();
+    out.sort();
+    Ok(out)
 }
 
 /// Hosts with a live nova-compute service in this database.

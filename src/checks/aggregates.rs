@@ -13,7 +13,16 @@ pub(super) struct Prepared<'a> {
     pub run: CheckRun,
 }
 
+/// The aggregates of the parent and of every child whose rows are its own; children that read the
+/// parent's API database are skipped (same rows), unless `with_shared` (derived AZs still differ).
 pub(super) fn prepare<'a>(ctx: &'a V1Context<'a>) -> Result<Prepared<'a>, CheckRun> {
+    prepare_with(ctx, false)
+}
+
+pub(super) fn prepare_with<'a>(
+    ctx: &'a V1Context<'a>,
+    with_shared: bool,
+) -> Result<Prepared<'a>, CheckRun> {
     let parent = match ctx.parent.data.map(v1::aggregates) {
         Some(Ok(a)) => a,
         Some(Err(reason)) => return Err(CheckRun::skip_all(ctx, format!("parent: {reason}"))),
@@ -23,6 +32,15 @@ pub(super) fn prepare<'a>(ctx: &'a V1Context<'a>) -> Result<Prepared<'a>, CheckR
     run.outcome(ctx.parent.name, Outcome::Ran);
     let mut children = Vec::new();
     for c in &ctx.children {
+        if !with_shared && c.data.is_some() && ctx.shared_api.contains(c.name) {
+            run.outcome(
+                c.name,
+                Outcome::Skipped {
+                    reason: "reads the parent's API database: the same aggregates".into(),
+                },
+            );
+            continue;
+        }
         match c.data.map(v1::aggregates) {
             None => run.outcome(c.name, Outcome::Unavailable),
             Some(Err(reason)) => run.outcome(c.name, Outcome::Skipped { reason }),
