@@ -30,6 +30,16 @@ impl Aggregate {
         self.metadata.get(AZ_KEY).map(String::as_str)
     }
 
+    /// The AZ this aggregate really gives its hosts: none when it names the default AZ.
+    pub fn zone(&self, default_az: &str) -> Option<&str> {
+        self.az().filter(|z| *z != default_az)
+    }
+
+    /// Whether the aggregate carries nothing but an availability zone (matched by AZ, not by name).
+    pub fn only_az(&self) -> bool {
+        self.metadata.len() == 1 && self.az().is_some()
+    }
+
     /// Member hosts with any cell path stripped, as the child's services name them.
     pub fn member_hosts(&self) -> BTreeSet<String> {
         self.hosts.iter().map(|h| HostRef::parse(h).host).collect()
@@ -51,6 +61,12 @@ impl Aggregates {
 
     pub fn iter(&self) -> impl Iterator<Item = &Aggregate> {
         self.live.values().filter_map(|v| v.first())
+    }
+
+    /// Every live aggregate, duplicates and merged main-database rows included: all of them count
+    /// when Nova derives a host's AZ (`AggregateList.get_by_host`).
+    pub fn all(&self) -> impl Iterator<Item = &Aggregate> {
+        self.live.values().flatten()
     }
 }
 
@@ -128,6 +144,11 @@ pub fn aggregates(data: &CellData) -> Result<Aggregates, String> {
     let mut out = Aggregates::default();
     for a in by_id.into_values() {
         out.live.entry(a.name.clone()).or_default().push(a);
+    }
+    // An API-database row comes before a main-database one of the same name (merged releases): the
+    // leftover is the releases check's finding, the API row is the aggregate.
+    for v in out.live.values_mut() {
+        v.sort_by_key(|a| a.legacy);
     }
     out.deleted = deleted_names
         .into_iter()

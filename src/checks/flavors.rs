@@ -240,7 +240,8 @@ fn compare(
             continue;
         };
         let name = pf.name();
-        if pf.id != cf.id {
+        // Merged main-database rows carry negated ids (`crate::v1_release`): their ids are another table's.
+        if pf.id != cf.id && pf.id > 0 && cf.id > 0 {
             let there = match parent.by_id.get(&cf.id) {
                 Some(other) => format!("flavor '{other}'"),
                 None => "no live flavor".to_string(),
