@@ -25,6 +25,7 @@ pub(crate) async fn read_one_open(
         error: None,
         url: spec.shown.clone(),
         schema_version: None,
+        release: None,
     };
     let url = match &spec.url {
         Ok(u) => u,
@@ -53,6 +54,11 @@ pub(crate) async fn read_one_open(
     match result {
         Ok((data, open)) => {
             status.schema_version = data.schema_version.clone();
+            status.release = data
+                .schema_version
+                .as_deref()
+                .and_then(crate::release::of_schema_version)
+                .map(|r| r.to_string());
             (status, Some(data), open)
         }
         Err(e) => {

@@ -57,6 +57,9 @@ pub struct CellStatus {
     pub url: String,
     /// Schema revision found (`alembic_version` or `migrate_version`), when readable.
     pub schema_version: Option<String>,
+    /// The Nova release(s) whose `db sync` leaves that revision (see `release.rs`), when it is one Nova shipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
 }
 
 /// One thing that is wrong (or worth knowing) about one object in one cell.

@@ -19,6 +19,7 @@ pub mod output;
 pub mod packaging;
 pub mod progress;
 pub mod queries;
+pub mod release;
 pub mod render;
 pub mod snapshot;
 pub mod sync;

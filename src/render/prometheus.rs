@@ -240,6 +240,7 @@ mod tests {
             error: None,
             url: String::new(),
             schema_version: None,
+            release: None,
         };
         let mut r = Report::new(
             "cells-v1",

@@ -165,10 +165,11 @@ pub fn render(report: &Report) -> String {
             CellState::Misconfigured => "MISCONFIGURED",
         };
         let role = format!("{:?}", c.role).to_lowercase();
-        let detail = match (&c.error, &c.schema_version) {
-            (Some(e), _) => e.clone(),
-            (None, Some(v)) => format!("{} ({v})", c.url),
-            (None, None) => c.url.clone(),
+        let detail = match (&c.error, &c.schema_version, &c.release) {
+            (Some(e), _, _) => e.clone(),
+            (None, Some(v), Some(r)) => format!("{} ({v}, Nova {r})", c.url),
+            (None, Some(v), None) => format!("{} ({v})", c.url),
+            (None, None, _) => c.url.clone(),
         };
         b.push_record([
             c.name.as_str(),
