@@ -17,6 +17,7 @@ use crate::config::CellSpec;
 use crate::db::{Row, Value};
 use crate::dburl::DbUrl;
 use crate::queries::{self, Dataset, Query};
+use crate::release::Release;
 use crate::snapshot::CellData;
 use serde::Serialize;
 
@@ -34,68 +35,32 @@ pub enum Era {
     Unknown,
 }
 
-/// Nova releases that shipped cells v1 from Liberty on, oldest first, with the last main (`nova`) and
-/// API (`nova_api`) sqlalchemy-migrate version each can be at. A release owns its real migrations and
-/// the placeholders after them (reserved for its stable backports). Counted in 20.0.0's
-/// `migrate_repo/versions` and `api_migrations/migrate_repo/versions`.
-const RELEASES: &[(&str, u32, u32)] = &[
-    ("liberty", 312, 3),
-    ("mitaka", 329, 12),
-    ("newton", 344, 25),
-    ("ocata", 357, 40),
-    ("pike", 372, 49),
-    ("queens", 388, 57),
-    ("rocky", 390, 61),
-    ("stein", 396, 67),
-];
-
-/// The position of a release in [`RELEASES`] (Train and later come after the last).
-pub fn release_index(name: &str) -> Option<usize> {
-    RELEASES.iter().position(|(n, _, _)| *n == name)
+/// The release a main or API database's schema version belongs to (`crate::release`), when it is a
+/// sqlalchemy-migrate one; alembic-era schemas (Xena on) have no cells v1.
+pub fn release_of(schema_version: Option<&str>) -> Option<Release> {
+    schema_version
+        .and_then(crate::release::of_schema_version)
+        .map(|r| r.newest)
 }
 
-/// The release a schema version string (`migrate 391`) belongs to; `api` for a `nova_api` database.
-/// Train and later say `train or later`: cells v1 is gone there.
-pub fn release_of(schema_version: Option<&str>, api: bool) -> Option<&'static str> {
-    let v: u32 = schema_version?
-        .strip_prefix("migrate ")?
-        .trim()
-        .parse()
-        .ok()?;
-    for (name, main, api_last) in RELEASES {
-        if v <= if api { *api_last } else { *main } {
-            return Some(name);
-        }
-    }
-    Some("train or later")
-}
-
-pub fn era_of(release: Option<&str>) -> Era {
+pub fn era_of(release: Option<Release>) -> Era {
     match release {
-        Some("liberty" | "mitaka") => Era::MainDb,
-        Some("newton" | "ocata" | "pike" | "queens") => Era::Merged,
-        Some("rocky" | "stein") => Era::ApiDb,
+        Some(r) if r <= Release::MITAKA => Era::MainDb,
+        Some(r) if r <= Release::QUEENS => Era::Merged,
+        Some(r) if r <= Release::STEIN => Era::ApiDb,
         _ => Era::Unknown,
     }
 }
 
 /// Whether a release still reads flavors from the main database too (Newton to Pike).
-pub fn flavors_merged(release: Option<&str>) -> bool {
-    matches!(release, Some("newton" | "ocata" | "pike"))
+pub fn flavors_merged(release: Option<Release>) -> bool {
+    release.is_some_and(|r| (Release::NEWTON..=Release::PIKE).contains(&r))
 }
 
-/// The release names as a reader knows them, for messages.
-pub fn shown_release(release: Option<&str>) -> String {
+/// A release as messages name it: "Stein (19)".
+pub fn shown_release(release: Option<Release>) -> String {
     match release {
-        Some("liberty") => "Liberty (12.x)".into(),
-        Some("mitaka") => "Mitaka (13.x)".into(),
-        Some("newton") => "Newton (14.x)".into(),
-        Some("ocata") => "Ocata (15.x)".into(),
-        Some("pike") => "Pike (16.x)".into(),
-        Some("queens") => "Queens (17.x)".into(),
-        Some("rocky") => "Rocky (18.x)".into(),
-        Some("stein") => "Stein (19.x)".into(),
-        Some(other) => other.to_string(),
+        Some(r) => r.to_string(),
         None => "an unknown release".into(),
     }
 }
@@ -237,9 +202,9 @@ pub struct CellSource {
     /// `parent` or `child`.
     pub role: crate::findings::Role,
     /// The main database's release (from `migrate_version`), when known.
-    pub release: Option<&'static str>,
+    pub release: Option<Release>,
     /// The API database's release, when one was given and read.
-    pub api_release: Option<&'static str>,
+    pub api_release: Option<Release>,
     pub era: Era,
     /// Where the aggregates the checks compare came from, in words.
     pub aggregates_from: String,
@@ -375,9 +340,9 @@ pub fn resolve(
     api: Option<Result<&CellData, String>>,
     api_spec: Option<&CellSpec>,
 ) -> CellSource {
-    let release = release_of(main.schema_version.as_deref(), false);
+    let release = release_of(main.schema_version.as_deref());
     let api_release = match &api {
-        Some(Ok(a)) => release_of(a.schema_version.as_deref(), true),
+        Some(Ok(a)) => release_of(a.schema_version.as_deref()),
         _ => None,
     };
     let mut era = era_of(release);
@@ -522,26 +487,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn schema_versions_map_to_the_release_that_owns_them() {
-        let main = |v: &str| release_of(Some(&format!("migrate {v}")), false);
-        let api = |v: &str| release_of(Some(&format!("migrate {v}")), true);
-        assert_eq!(main("302"), Some("liberty"));
-        assert_eq!(main("319"), Some("mitaka"));
-        assert_eq!(main("329"), Some("mitaka"));
-        assert_eq!(main("334"), Some("newton"));
-        assert_eq!(main("347"), Some("ocata"));
-        assert_eq!(main("378"), Some("queens"));
-        assert_eq!(main("390"), Some("rocky"));
-        assert_eq!(main("391"), Some("stein"));
-        assert_eq!(main("402"), Some("train or later"));
-        assert_eq!(api("7"), Some("mitaka"));
-        assert_eq!(api("20"), Some("newton"));
-        assert_eq!(api("52"), Some("queens"));
-        assert_eq!(api("62"), Some("stein"));
-        assert_eq!(release_of(Some("alembic 13863f4e1612"), false), None);
-        assert_eq!(era_of(Some("mitaka")), Era::MainDb);
-        assert_eq!(era_of(Some("queens")), Era::Merged);
-        assert_eq!(era_of(Some("stein")), Era::ApiDb);
-        assert!(flavors_merged(Some("pike")) && !flavors_merged(Some("queens")));
+    fn releases_map_to_where_they_read_aggregates() {
+        let era = |v: &str| era_of(release_of(Some(v)));
+        assert_eq!(era("migrate 302"), Era::MainDb);
+        assert_eq!(era("migrate 319"), Era::MainDb);
+        assert_eq!(era("migrate 334"), Era::Merged);
+        assert_eq!(era("migrate 378"), Era::Merged);
+        assert_eq!(era("migrate 390"), Era::ApiDb);
+        assert_eq!(era("migrate 391"), Era::ApiDb);
+        assert_eq!(era("migrate 402"), Era::Unknown);
+        assert_eq!(era("alembic ab450ba04102"), Era::Unknown);
+        assert_eq!(era_of(None), Era::Unknown);
+        let r = |v: &str| release_of(Some(v));
+        assert!(flavors_merged(r("migrate 362")) && !flavors_merged(r("migrate 378")));
+        assert!(!flavors_merged(r("migrate 319")));
+        assert_eq!(shown_release(r("migrate 62")), "Stein (19)");
     }
 }

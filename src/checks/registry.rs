@@ -8,7 +8,11 @@ const CHECK: &str = "cell_registry";
 
 /// A cell's neighbours: from its `[cells] cells_config` file when one was given (Nova then ignores the
 /// `cells` table, `nova/cells/state.py` `CellStateManagerFile`), else from the table.
-fn neighbours(ctx: &V1Context<'_>, cell: &str, data: &crate::snapshot::CellData) -> Result<Vec<(String, bool)>, String> {
+fn neighbours(
+    ctx: &V1Context<'_>,
+    cell: &str,
+    data: &crate::snapshot::CellData,
+) -> Result<Vec<(String, bool)>, String> {
     match ctx.cells_config.get(cell) {
         Some(r) => r.clone(),
         None => v1::registrations(data),

@@ -2,7 +2,7 @@
 
 use super::{CheckRun, V1Context, join_names};
 use crate::findings::{Finding, Outcome, Role, Severity};
-use crate::v1_release::{CellSource, Era, release_index, shown_release};
+use crate::v1_release::{CellSource, Era, shown_release};
 
 pub const CHECK: &str = "releases";
 
@@ -156,10 +156,10 @@ pub fn releases(ctx: &V1Context<'_>) -> CheckRun {
     }
     // Nova's RPC (and cells v1's messages) span one release: a child two releases from its parent cannot talk to it.
     let parent = ctx.sources.iter().find(|s| s.role == Role::Parent);
-    if let Some((p, pi)) = parent.and_then(|p| p.release.and_then(release_index).map(|i| (p, i))) {
+    if let Some((p, pr)) = parent.and_then(|p| p.release.map(|r| (p, r))) {
         for s in ctx.sources.iter().filter(|s| s.role != Role::Parent) {
-            if let Some(ci) = s.release.and_then(release_index)
-                && ci.abs_diff(pi) > 1
+            if let Some(cr) = s.release
+                && cr.0.abs_diff(pr.0) > 1
             {
                 run.findings.push(
                     finding(

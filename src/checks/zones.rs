@@ -33,14 +33,13 @@ pub(super) fn zones_by_host(
 /// (`nova/cells/utils.py` `ServiceProxy`); the requested-AZ check in `nova/compute/api.py` uses that list.
 /// Older releases and schemas of no known release keep reading plain and qualified members alike.
 pub(super) fn strict_top(ctx: &V1Context<'_>) -> bool {
-    let pike = crate::v1_release::release_index("pike");
     ctx.sources
         .iter()
         .find(|s| s.cell == ctx.parent.name)
         .and_then(|s| s.release)
-        .and_then(crate::v1_release::release_index)
-        .zip(pike)
-        .is_some_and(|(r, p)| r >= p)
+        .is_some_and(|r| {
+            (crate::release::Release::PIKE..=crate::release::Release::STEIN).contains(&r)
+        })
 }
 
 /// Host → the AZs the top gives the hosts of child `cell`.
