@@ -76,7 +76,12 @@ pub fn plan(p: &Plan, apply: bool) -> String {
         p.now
     );
     for c in &p.children {
-        let _ = writeln!(o, "\n== {} ({})", c.cell, c.shown);
+        let place = if c.api {
+            "its API database, where its release reads aggregates and flavors"
+        } else {
+            "its main database"
+        };
+        let _ = writeln!(o, "\n== {} ({}: {place})", c.cell, c.shown);
         let _ = writeln!(o, "-- {}", child_summary(c));
         if c.unavailable.is_some() {
             continue;
