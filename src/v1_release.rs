@@ -224,27 +224,6 @@ pub struct CellSource {
     pub api_key: Option<String>,
 }
 
-/// The server and database a URL names, without user or password: equal keys mean one database.
-pub fn db_key(url: &DbUrl) -> String {
-    match url {
-        DbUrl::MySql(t) => match &t.socket {
-            Some(s) => format!("mysql:{}:{}", s.display(), t.database),
-            None => format!(
-                "mysql:{}:{}:{}",
-                t.host.to_ascii_lowercase(),
-                t.port,
-                t.database
-            ),
-        },
-        DbUrl::Sqlite { path } => format!(
-            "sqlite:{}",
-            std::fs::canonicalize(path)
-                .unwrap_or_else(|_| path.clone())
-                .display()
-        ),
-    }
-}
-
 fn moved(data: &mut CellData, from: &CellData, pairs: &[(&Dataset, &Dataset)]) {
     for (main, api) in pairs {
         let rows = from.rows(api).map(<[Row]>::to_vec);
@@ -364,7 +343,9 @@ pub fn resolve(
         api_missing_flag: None,
         legacy_aggregates: Vec::new(),
         legacy_flavors: Vec::new(),
-        api_key: api_spec.and_then(|s| s.url.as_ref().ok()).map(db_key),
+        api_key: api_spec
+            .and_then(|s| s.url.as_ref().ok())
+            .map(DbUrl::database_key),
     };
     if matches!(era, Era::MainDb | Era::Unknown) {
         return src;

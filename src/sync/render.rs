@@ -1,8 +1,8 @@
 //! Text for `sync`: the plan as readable SQL with a summary per child, what an apply or undo did, Nova's caches; it touches no database.
 
-use super::journal::{ChildJournal, ChildStatus, Journal};
+use super::journal::{ChildJournal, ChildStatus};
 use super::plan::{Action, ChildPlan, Expect, Plan};
-use super::sql::{new_id_label, render};
+use super::sql::{SQLITE_NEW_IDS, comment_text, new_id_label, render, set_new_id};
 use crate::db::Dialect;
 use std::fmt::Write as _;
 
@@ -28,10 +28,15 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     }
 }
 
+/// Writes `text` as one `--` comment line, data in it escaped ([`comment_text`]).
+fn comment(o: &mut String, text: &str) {
+    let _ = writeln!(o, "-- {}", comment_text(text));
+}
+
 /// One line per child: what the plan would do there.
 pub fn child_summary(c: &ChildPlan) -> String {
     if let Some(why) = &c.unavailable {
-        return format!("not planned: the child could not be read ({why})");
+        return comment_text(&format!("not planned: the child could not be read ({why})"));
     }
     let mut parts = Vec::new();
     // Every table sync writes, in catalogue order: main-database and API-database ones alike.
@@ -57,18 +62,26 @@ pub fn child_summary(c: &ChildPlan) -> String {
 }
 
 /// The dry run: every statement the apply would execute, in order, with its values inline.
+///
+/// Each child's part, from its `==` comment to its `COMMIT;`, is a script that the dialect's
+/// client runs as printed (`mariadb` or `sqlite3` on that child's database): every value is a
+/// literal that no data can leave, every word from the data is inside an escaped comment, and the
+/// ids the inserts get are carried in `@newN` variables (MySQL) or a temporary table (SQLite).
+/// Only the re-checks differ: the client shows their rows, while `--apply` stops on an unexpected one.
 pub fn plan(p: &Plan, apply: bool) -> String {
     let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "cellaudit sync: plan from the audit of parent '{}' ({}); rows are stamped {} UTC",
-        p.parent,
-        if apply {
-            "to be applied now"
-        } else {
-            "dry run: nothing is changed; --apply executes exactly these statements"
-        },
-        p.now
+    comment(
+        &mut o,
+        &format!(
+            "cellaudit sync: plan from the audit of parent '{}' ({}); rows are stamped {} UTC",
+            p.parent,
+            if apply {
+                "to be applied now"
+            } else {
+                "dry run: nothing is changed; --apply executes exactly these statements"
+            },
+            p.now
+        ),
     );
     for c in &p.children {
         let place = if c.api {
@@ -76,13 +89,22 @@ pub fn plan(p: &Plan, apply: bool) -> String {
         } else {
             "its main database"
         };
-        let _ = writeln!(o, "\n== {} ({}: {place})", c.cell, c.shown);
+        o.push('\n');
+        comment(&mut o, &format!("== {} ({}: {place})", c.cell, c.shown));
         let _ = writeln!(o, "-- {}", child_summary(c));
         if c.unavailable.is_some() {
             continue;
         }
+        let d = c.dialect;
         if !c.steps.is_empty() {
-            let _ = writeln!(o, "{}", begin(c.dialect));
+            let _ = writeln!(o, "{}", begin(d));
+            if d == Dialect::Sqlite && c.steps.iter().any(|s| s.defines.is_some()) {
+                let _ = writeln!(
+                    o,
+                    "CREATE TEMP TABLE IF NOT EXISTS {} (slot INTEGER PRIMARY KEY, id INTEGER NOT NULL);",
+                    SQLITE_NEW_IDS.trim_start_matches("temp.")
+                );
+            }
         }
         for s in &c.steps {
             let head = match (&s.fixes, &s.action) {
@@ -92,36 +114,40 @@ pub fn plan(p: &Plan, apply: bool) -> String {
                 (Some(f), _) => format!("fixes {}: insert {}", f.text(), s.what),
                 (None, _) => format!("  with it: {}", s.what),
             };
-            let _ = writeln!(o, "-- {head}");
+            comment(&mut o, &head);
             if let Some(w) = &s.warning {
-                let _ = writeln!(o, "-- WARNING: {w}");
+                comment(&mut o, &format!("WARNING: {w}"));
             }
             for g in &s.guards {
                 let want = match &g.expect {
                     Expect::NoRow => "must find no row".to_string(),
                     Expect::SomeRow => "must find a row".to_string(),
                     Expect::OneRowWithValue { value, .. } => {
-                        format!("must find one row with value '{value}'")
+                        format!("must find one row with value '{}'", comment_text(value))
                     }
                 };
                 let _ = writeln!(
                     o,
                     "{};  -- re-check, {want}",
-                    render(g.stmt.query.sql(c.dialect), &g.stmt.binds)
+                    render(d, g.stmt.query.sql(d), &g.stmt.binds)
                 );
             }
-            let _ = writeln!(o, "{};", render(s.stmt.query.sql(c.dialect), &s.stmt.binds));
+            let _ = writeln!(o, "{};", render(d, s.stmt.query.sql(d), &s.stmt.binds));
             if let Some(slot) = s.defines {
                 let _ = writeln!(
                     o,
                     "--   {} below is the id this row gets ({})",
                     new_id_label(slot),
-                    last_id(c.dialect)
+                    last_id(d)
                 );
+                let _ = writeln!(o, "{}", set_new_id(d, slot, s.fixed_id));
             }
         }
         if !c.steps.is_empty() {
             let _ = writeln!(o, "COMMIT;");
+            if d == Dialect::Sqlite && c.steps.iter().any(|s| s.defines.is_some()) {
+                let _ = writeln!(o, "DROP TABLE {SQLITE_NEW_IDS};");
+            }
         }
         if !c.refused.is_empty() {
             let _ = writeln!(o, "-- not done:");
@@ -131,21 +157,23 @@ pub fn plan(p: &Plan, apply: bool) -> String {
                     .as_ref()
                     .map(|f| f.text())
                     .unwrap_or_else(|| r.what.clone());
-                let _ = writeln!(o, "--   {what}: {}", r.reason);
+                comment(&mut o, &format!("  {what}: {}", r.reason));
             }
         }
         if !c.not_here.is_empty() {
-            let _ = writeln!(
-                o,
-                "-- parent members not added here, as they do not live in {}: {}",
-                c.cell,
-                c.not_here.join("; ")
+            comment(
+                &mut o,
+                &format!(
+                    "parent members not added here, as they do not live in {}: {}",
+                    c.cell,
+                    c.not_here.join("; ")
+                ),
             );
         }
         if !c.left_alone.is_empty() {
             let _ = writeln!(o, "-- left alone:");
             for l in &c.left_alone {
-                let _ = writeln!(o, "--   {l}");
+                comment(&mut o, &format!("  {l}"));
             }
         }
     }
@@ -206,28 +234,16 @@ pub fn applied(c: &ChildJournal) -> String {
             "{}: not attempted (an earlier child stopped the run)\n",
             c.cell
         ),
-        ChildStatus::Pending | ChildStatus::Committing => {
-            format!("{}: {:?}\n", c.cell, c.status)
-        }
+        ChildStatus::Undone => format!(
+            "{}: undone: {}\n",
+            c.cell,
+            c.message.as_deref().unwrap_or("")
+        ),
+        ChildStatus::Pending | ChildStatus::Committing => match &c.message {
+            Some(m) => format!("{}: {:?}: {}\n", c.cell, c.status, comment_text(m)),
+            None => format!("{}: {:?}\n", c.cell, c.status),
+        },
     }
-}
-
-/// What `--undo` is about to reverse.
-pub fn undo_preview(j: &Journal) -> String {
-    let mut o = format!(
-        "cellaudit sync --undo: reversing the run of {} (parent '{}')\n",
-        j.started_at, j.parent
-    );
-    for c in &j.children {
-        if !c.status.may_have_rows() || c.entries.is_empty() {
-            continue;
-        }
-        let _ = writeln!(o, "\n== {} ({})", c.cell, c.url);
-        for e in c.entries.iter().rev() {
-            let _ = writeln!(o, "{};", e.undo_sql);
-        }
-    }
-    o
 }
 
 /// What Nova keeps in memory, so that the operator makes the change take effect.
