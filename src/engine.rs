@@ -264,6 +264,8 @@ pub struct Audited {
     pub children: Vec<(String, Option<CellData>)>,
     /// Where each read cell's aggregates and flavors came from (parent first), as the checks saw it.
     pub sources: Vec<crate::v1_release::CellSource>,
+    /// The AZ of hosts in no AZ aggregate, as the audit used it.
+    pub default_az: String,
 }
 
 /// Audits like [`audit_v1_cells`], also reading `extra_*` datasets in the same snapshots, and keeps the snapshots.
@@ -378,6 +380,7 @@ async fn read_and_check(
             parent: None,
             children: creads.into_iter().map(|(s, d)| (s.name, d)).collect(),
             sources,
+            default_az: plan.default_az.to_string(),
         };
     };
 
@@ -481,5 +484,6 @@ async fn read_and_check(
         parent: Some(pdata),
         children: creads.into_iter().map(|(s, d)| (s.name, d)).collect(),
         sources: kept_sources,
+        default_az: plan.default_az.to_string(),
     }
 }

@@ -443,3 +443,52 @@ fn stein_sync_writes_the_child_api_database_and_leaves_its_main_database_alone()
     assert_eq!(aggregate_findings(&doc, "child2").len(), 4, "{doc}");
     assert_eq!(main_checksums(server, d.url("child2")), before);
 }
+
+#[test]
+fn explain_az_says_what_the_api_cell_answers_and_where_a_boot_can_land() {
+    let d = loaded("stein", "drift");
+    let explain = |az: &str| {
+        let mut args = vec!["explain".to_string(), "az".into(), az.into()];
+        args.extend(d.topology(&[]));
+        let (_, doc) = common::json_run(args);
+        doc["verdict"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    // D1: the top lists az2 (path!cell@host members), but child2's own API database does not know it.
+    let az2 = explain("az2");
+    assert_eq!(
+        az2[..2],
+        [
+            "the API cell 'api' (Stein (19)) answers YES: it lists 'az2' because aggregates there name cmp-4 and cmp-5 in child2 as path!cell@host members",
+            "child2 shows hosts in 'az2' at the top but no aggregate of its own gives them 'az2': a boot routed there fails with NoValidHost",
+        ]
+    );
+    // L1: child2's differently named `zone-four` gives cmp-6 az4 as the top does: consistent.
+    let az4 = explain("az4");
+    assert_eq!(
+        az4,
+        [
+            "the API cell 'api' (Stein (19)) answers YES: it lists 'az4' because aggregates there name cmp-6 in child2 as path!cell@host members",
+            "the children's AvailabilityZoneFilter places it on hosts whose own aggregates carry 'az4': child2 (cmp-6)",
+            "no problem found for this object",
+            "host 'cmp-6' lives in child2 and is in AZ 'az4' there and at the parent: consistent",
+        ]
+    );
+    // L2: an aggregate naming the default AZ changes nothing.
+    let nova = explain("nova");
+    assert!(nova[0].starts_with("'nova' is the default AZ"), "{nova:?}");
+    assert!(
+        nova.iter()
+            .any(|l| l == "host 'cmp-7' lives in child2 and is in the default AZ there and at the parent: consistent"),
+        "{nova:?}"
+    );
+    let unknown = explain("az-nowhere");
+    assert!(
+        unknown[0].starts_with("the API cell 'api' (Stein (19)) answers NO"),
+        "{unknown:?}"
+    );
+}
