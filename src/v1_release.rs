@@ -219,6 +219,11 @@ pub struct CellSource {
     pub legacy_aggregates: Vec<String>,
     /// Flavorids of live main-database flavors (Newton on).
     pub legacy_flavors: Vec<String>,
+    /// Those legacy aggregates whose name the API database already has: `migrate_aggregates` logs
+    /// `AggregateNameExists` and leaves them (`nova/objects/aggregate.py`).
+    pub legacy_aggregates_in_api: Vec<String>,
+    /// Those legacy flavors whose flavorid the API database already has (`FlavorExists`).
+    pub legacy_flavors_in_api: Vec<String>,
     /// The server and database of the API database, to tell which cells share one.
     #[serde(skip)]
     pub api_key: Option<String>,
@@ -343,6 +348,8 @@ pub fn resolve(
         api_missing_flag: None,
         legacy_aggregates: Vec::new(),
         legacy_flavors: Vec::new(),
+        legacy_aggregates_in_api: Vec::new(),
+        legacy_flavors_in_api: Vec::new(),
         api_key: api_spec
             .and_then(|s| s.url.as_ref().ok())
             .map(DbUrl::database_key),
@@ -381,6 +388,26 @@ pub fn resolve(
             return src;
         }
     };
+    let api_names = |set: &Dataset, col: usize| -> std::collections::BTreeSet<String> {
+        api.rows(set)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|r| r.get(col).and_then(Value::as_text))
+            .collect()
+    };
+    let (agg_names, flavorids) = (api_names(&API_AGGREGATES, 1), api_names(&API_FLAVORS, 0));
+    src.legacy_aggregates_in_api = src
+        .legacy_aggregates
+        .iter()
+        .filter(|n| agg_names.contains(*n))
+        .cloned()
+        .collect();
+    src.legacy_flavors_in_api = src
+        .legacy_flavors
+        .iter()
+        .filter(|n| flavorids.contains(*n))
+        .cloned()
+        .collect();
     if era == Era::Merged {
         let aggs = main_rows_for_merge(main, &queries::AGGREGATES, 0, Some(3), true);
         let hosts = main_rows_for_merge(main, &queries::AGGREGATE_HOSTS, 0, None, false);

@@ -132,13 +132,14 @@ fn outcome(doc: &Value, check: &str, cell: &str) -> (String, Option<String>) {
     )
 }
 
-/// What every API-era drift deployment shares (fixtures/releases/v1/populate.py): D1 az2-agg missing
-/// in child2's own API database, D2 az3-agg's AZ drifted in child1, D3 ssd-agg lacking cmp-7 in child2,
-/// D4 m1.medium missing in child2 (which shifts p1.private to id 3 there). Look-alikes not reported:
-/// L1 child2's `zone-four` gives az4 to cmp-6 as the parent's az4-agg does; L2 child2's
-/// `default-zone` names the default AZ `nova`; L3 child1's p1.private is public (access not compared
-/// by default); cmp-9 is a soft-deleted compute. Uuids differ per database by design (info).
-fn api_era_drift() -> Vec<Value> {
+/// What every release's drift deployment shares (fixtures/releases/v1/README.md and each
+/// `<release>/README.md`): D1 az2-agg missing in child2, D2 az3-agg's AZ drifted in child1, D3
+/// ssd-agg lacking cmp-7 in child2, D4 m1.medium missing in child2; child2's `default-zone` exists
+/// only there (warning, but no AZ finding: it names the default AZ); every copy has its own uuid (info).
+/// Look-alikes not reported: L1 child2's `zone-four` gives az4 to cmp-6 as the parent's az4-agg does;
+/// L2 `default-zone` gives no AZ; L3 child1's p1.private is public (access not compared by default);
+/// L4 cmp-9 is a soft-deleted compute; L5 parent members in both forms are one member.
+fn common_drift() -> Vec<Value> {
     vec![
         f(
             "child1",
@@ -199,13 +200,6 @@ fn api_era_drift() -> Vec<Value> {
         f(
             "child2",
             "flavors",
-            "id_differs",
-            "failure",
-            json!({"flavor": "p1"}),
-        ),
-        f(
-            "child2",
-            "flavors",
             "missing_in_child",
             "failure",
             json!({"flavor": "3"}),
@@ -220,6 +214,13 @@ fn api_era_drift() -> Vec<Value> {
         f(
             "child2",
             "aggregates",
+            "only_in_child",
+            "warning",
+            json!({"aggregate": "default-zone"}),
+        ),
+        f(
+            "child2",
+            "aggregates",
             "uuid_differs",
             "info",
             json!({"aggregate": "ssd-agg"}),
@@ -227,75 +228,119 @@ fn api_era_drift() -> Vec<Value> {
     ]
 }
 
-#[test]
-fn stein_drift_findings_are_exact() {
-    let d = loaded("stein", "drift");
+fn legacy(cell: &str, kind: &str) -> Value {
+    f(cell, "releases", kind, "warning", json!({"cell": cell}))
+}
+
+/// The exact findings of `<release>/drift` (its README's table).
+fn drift_findings(release: &str) -> Vec<Value> {
+    let mut v = common_drift();
+    match release {
+        // Mitaka: aggregates and flavors belong in the main database; nothing is legacy.
+        "mitaka" => {}
+        // D5/D6: child1's main database keeps a live az1-agg and m1.small, read merged (aggregates
+        // both; flavors only in Newton) and legacy; not an aggregate or flavor difference.
+        "newton" | "queens" => {
+            v.push(legacy("child1", "legacy_aggregates"));
+            v.push(legacy("child1", "legacy_flavors"));
+        }
+        // D5: child2's main database keeps a live az2-agg that Stein never reads: legacy, and D1 stays.
+        "stein" => v.push(legacy("child2", "legacy_aggregates")),
+        other => panic!("no release {other}"),
+    }
+    v
+}
+
+fn release_name(release: &str) -> &'static str {
+    match release {
+        "mitaka" => "Mitaka (13)",
+        "newton" => "Newton (14)",
+        "queens" => "Queens (17)",
+        "stein" => "Stein (19)",
+        other => panic!("no release {other}"),
+    }
+}
+
+fn assert_drift(release: &'static str) {
+    let d = loaded(release, "drift");
     let (code, doc) = d.audit(&[]);
-    let mut want = api_era_drift();
-    // D5 (Stein): child2's main database still holds a live az2-agg, which Stein never reads: legacy,
-    // and not child2's aggregate (az2-agg stays missing).
-    want.push(f(
-        "child2",
-        "releases",
-        "legacy_aggregates",
-        "warning",
-        json!({"cell": "child2"}),
-    ));
-    assert_eq!(sorted(common::essentials(&doc)), sorted(want));
-    assert_eq!(code, 2);
-    let legacy = find(&doc, "child2", "legacy_aggregates");
-    assert!(
-        legacy["message"]
-            .as_str()
-            .unwrap()
-            .contains("Stein (19) no longer reads"),
-        "{legacy}"
-    );
-    // Every database's release, the API databases listed after their cells.
-    let cells: Vec<(String, String, String)> = doc["cells"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["name"].as_str().unwrap().to_string(),
-                c["schema_version"].as_str().unwrap().to_string(),
-                c["release"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    let stein = |n: &str, v: &str| (n.to_string(), v.to_string(), "Stein (19)".to_string());
     assert_eq!(
-        cells,
-        [
-            stein("api", "migrate 391"),
-            stein("api/api", "migrate 62"),
-            stein("child1", "migrate 391"),
-            stein("child1/api", "migrate 62"),
-            stein("child2", "migrate 391"),
-            stein("child2/api", "migrate 62"),
-        ]
+        sorted(common::essentials(&doc)),
+        sorted(drift_findings(release)),
+        "{release}"
+    );
+    assert_eq!(code, 2);
+    for c in doc["cells"].as_array().unwrap() {
+        assert_eq!(c["release"], release_name(release), "{c}");
+    }
+    assert!(
+        !doc.to_string().contains("MQ-SECRET"),
+        "broker password shown"
+    );
+    // L3 is a difference only when asked for.
+    let (_, with_access) = d.audit(&["--flavor-access"]);
+    let mut want = drift_findings(release);
+    want.push(f(
+        "child1",
+        "flavors",
+        "value_differs",
+        "warning",
+        json!({"field": "is_public", "flavor": "p1"}),
+    ));
+    want.push(f(
+        "child1",
+        "flavors",
+        "access_missing_in_child",
+        "warning",
+        json!({"flavor": "p1", "project": "proj-a"}),
+    ));
+    assert_eq!(
+        sorted(common::essentials(&with_access)),
+        sorted(want),
+        "{release} --flavor-access"
     );
 }
 
-#[test]
-fn stein_shared_api_database_has_nothing_to_diff() {
-    let d = loaded("stein", "shared");
+fn assert_shared(release: &'static str) {
+    let d = loaded(release, "shared");
     let (code, doc) = d.audit(&[]);
-    assert_eq!(
-        common::essentials(&doc),
-        [f(
+    let want = if release == "mitaka" {
+        // No API database to share: each child's main database holds hand-made copies, each with its uuid.
+        [
+            ("child1", "az1-agg"),
+            ("child1", "az3-agg"),
+            ("child1", "ssd-agg"),
+            ("child2", "az2-agg"),
+            ("child2", "az4-agg"),
+            ("child2", "ssd-agg"),
+        ]
+        .iter()
+        .map(|(c, a)| {
+            f(
+                c,
+                "aggregates",
+                "uuid_differs",
+                "info",
+                json!({"aggregate": a}),
+            )
+        })
+        .collect()
+    } else {
+        vec![f(
             "api",
             "releases",
             "api_database_shared",
             "info",
-            json!({"cell": "api"})
+            json!({"cell": "api"}),
         )]
-    );
+    };
+    assert_eq!(sorted(common::essentials(&doc)), sorted(want), "{release}");
     assert_eq!(code, 0, "info only");
-    for check in ["aggregates", "aggregate_metadata", "flavors"] {
-        for cell in ["child1", "child2"] {
-            assert_eq!(outcome(&doc, check, cell).0, "skipped", "{check} {cell}");
+    if release != "mitaka" {
+        for check in ["aggregates", "aggregate_metadata", "flavors"] {
+            for cell in ["child1", "child2"] {
+                assert_eq!(outcome(&doc, check, cell).0, "skipped", "{check} {cell}");
+            }
         }
     }
     // What can still differ is still compared.
@@ -305,6 +350,122 @@ fn stein_shared_api_database_has_nothing_to_diff() {
             ("ran".into(), None)
         );
     }
+}
+
+#[test]
+fn mitaka_drift_findings_are_exact() {
+    assert_drift("mitaka");
+}
+
+#[test]
+fn newton_drift_findings_are_exact() {
+    assert_drift("newton");
+}
+
+#[test]
+fn queens_drift_findings_are_exact() {
+    assert_drift("queens");
+}
+
+#[test]
+fn mitaka_shared_deployment_is_consistent() {
+    assert_shared("mitaka");
+}
+
+#[test]
+fn newton_shared_api_database_has_nothing_to_diff() {
+    assert_shared("newton");
+}
+
+#[test]
+fn queens_shared_api_database_has_nothing_to_diff() {
+    assert_shared("queens");
+}
+
+#[test]
+fn legacy_rows_name_what_they_break_and_how_to_clear_them() {
+    let (_, doc) = loaded("newton", "drift").audit(&[]);
+    let aggs = find(&doc, "child1", "legacy_aggregates");
+    assert_eq!(
+        aggs["message"],
+        "the main database of 'child1' holds 1 live aggregate ('az1-agg'), which Newton (14) still reads merged with its API database's"
+    );
+    let impact = aggs["impact"].as_str().unwrap();
+    for part in [
+        "Aggregate.create fails",
+        "345_require_online_migration_completion",
+        "`nova-manage db online_data_migrations`",
+        "cannot move 'az1-agg'",
+    ] {
+        assert!(impact.contains(part), "{part}: {impact}");
+    }
+    let flavors = find(&doc, "child1", "legacy_flavors");
+    assert!(
+        flavors["impact"]
+            .as_str()
+            .unwrap()
+            .contains("Flavor.create fails"),
+        "{flavors}"
+    );
+    // Queens no longer reads main-database flavors and is past the Ocata blocker.
+    let (_, doc) = loaded("queens", "drift").audit(&[]);
+    let flavors = find(&doc, "child1", "legacy_flavors");
+    assert!(
+        flavors["message"]
+            .as_str()
+            .unwrap()
+            .contains("Queens (17) no longer reads"),
+        "{flavors}"
+    );
+    assert!(
+        !find(&doc, "child1", "legacy_aggregates")["impact"]
+            .as_str()
+            .unwrap()
+            .contains("345_"),
+    );
+}
+
+#[test]
+fn stein_drift_findings_are_exact() {
+    assert_drift("stein");
+    let (_, doc) = loaded("stein", "drift").audit(&[]);
+    let legacy = find(&doc, "child2", "legacy_aggregates");
+    assert!(
+        legacy["message"]
+            .as_str()
+            .unwrap()
+            .contains("Stein (19) no longer reads"),
+        "{legacy}"
+    );
+    // Every database's release, the API databases listed after their cells.
+    let cells: Vec<(String, String)> = doc["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_string(),
+                c["schema_version"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let c = |n: &str, v: &str| (n.to_string(), v.to_string());
+    assert_eq!(
+        cells,
+        [
+            c("api", "migrate 391"),
+            c("api/api", "migrate 62"),
+            c("child1", "migrate 391"),
+            c("child1/api", "migrate 62"),
+            c("child2", "migrate 391"),
+            c("child2/api", "migrate 62"),
+        ]
+    );
+}
+
+#[test]
+fn stein_shared_api_database_has_nothing_to_diff() {
+    assert_shared("stein");
 }
 
 #[test]
@@ -370,6 +531,17 @@ fn aggregate_findings(doc: &Value, cell: &str) -> Vec<Value> {
         .collect()
 }
 
+/// child2's own `default-zone`: sync never deletes, so it stays after any sync.
+fn default_zone() -> Value {
+    f(
+        "child2",
+        "aggregates",
+        "only_in_child",
+        "warning",
+        json!({"aggregate": "default-zone"}),
+    )
+}
+
 #[test]
 fn stein_sync_writes_the_child_api_database_and_leaves_its_main_database_alone() {
     let server = MariaDb::shared();
@@ -427,7 +599,7 @@ fn stein_sync_writes_the_child_api_database_and_leaves_its_main_database_alone()
         "az2-agg\taz2\tcmp-4,cmp-5\n"
     );
     let (_, doc) = d.audit(&[]);
-    assert_eq!(aggregate_findings(&doc, "child2"), Vec::<Value>::new());
+    assert_eq!(aggregate_findings(&doc, "child2"), [default_zone()]);
 
     // The journal says where the rows went; undo takes them out of the API database again.
     let path = std::fs::read_dir(journal.path())
@@ -440,7 +612,7 @@ fn stein_sync_writes_the_child_api_database_and_leaves_its_main_database_alone()
     let undo = sync(&d, &["--undo", path.to_str().unwrap(), "--yes"]);
     assert_eq!(undo.code, 0, "{}{}", undo.stdout, undo.stderr);
     let (_, doc) = d.audit(&[]);
-    assert_eq!(aggregate_findings(&doc, "child2").len(), 4, "{doc}");
+    assert_eq!(aggregate_findings(&doc, "child2").len(), 5, "{doc}");
     assert_eq!(main_checksums(server, d.url("child2")), before);
 }
 
@@ -491,4 +663,78 @@ fn explain_az_says_what_the_api_cell_answers_and_where_a_boot_can_land() {
         unknown[0].starts_with("the API cell 'api' (Stein (19)) answers NO"),
         "{unknown:?}"
     );
+}
+
+/// Syncs child2's missing az2-agg and ssd-agg member in a fresh Mitaka drift deployment, after
+/// `prepare` ran in child2's main database; returns the deployment and the run.
+fn mitaka_sync(prepare: Option<&str>) -> (Deployment, common::Run) {
+    let server = MariaDb::shared();
+    let d = Deployment::load(server, "mitaka", "drift");
+    if let Some(sql) = prepare {
+        server.exec(d.url("child2"), sql);
+    }
+    let journal = tempfile::tempdir().unwrap();
+    let run = sync(
+        &d,
+        &[
+            "--cell",
+            "child2",
+            "--check",
+            "aggregates,aggregate_hosts",
+            "--apply",
+            "--yes",
+            "--journal-dir",
+            journal.path().to_str().unwrap(),
+        ],
+    );
+    (d, run)
+}
+
+#[test]
+fn mitaka_sync_fixes_the_child_main_database() {
+    let (d, run) = mitaka_sync(None);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("its main database"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("Re-audit: all 2 findings this run fixed are gone."),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        MariaDb::shared().query(
+            d.url("child2"),
+            "SELECT a.name, m.value, GROUP_CONCAT(h.host ORDER BY h.host), a.uuid IS NOT NULL FROM aggregates a \
+             JOIN aggregate_metadata m ON m.aggregate_id = a.id AND m.deleted = 0 \
+             JOIN aggregate_hosts h ON h.aggregate_id = a.id AND h.deleted = 0 \
+             WHERE a.name = 'az2-agg' AND a.deleted = 0 GROUP BY a.name, m.value, a.uuid"
+        ),
+        "az2-agg\taz2\tcmp-4,cmp-5\t1\n"
+    );
+    let (_, doc) = d.audit(&[]);
+    assert_eq!(aggregate_findings(&doc, "child2"), [default_zone()]);
+}
+
+#[test]
+fn sync_works_without_aggregates_uuid_as_before_mitaka() {
+    // Main migration 317 (Mitaka) added aggregates.uuid: a Liberty child has none.
+    let (d, run) = mitaka_sync(Some(
+        "ALTER TABLE aggregates DROP INDEX aggregate_uuid_idx, DROP COLUMN uuid",
+    ));
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(
+            "INSERT INTO aggregates (created_at, updated_at, deleted_at, name, deleted) VALUES"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("Re-audit: all 2 findings this run fixed are gone."),
+        "{}",
+        run.stdout
+    );
+    let (_, doc) = d.audit(&[]);
+    assert_eq!(aggregate_findings(&doc, "child2"), [default_zone()]);
 }

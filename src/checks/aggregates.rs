@@ -102,8 +102,10 @@ fn az_matched(
     if !agg.only_az() {
         return false;
     }
+    // An aggregate naming the default AZ is matched by name like any other (it changes no AZ, which
+    // the AZ checks know; its existence on one side only is still worth a warning).
     let Some(az) = agg.zone(default_az) else {
-        return true;
+        return false;
     };
     if hosts.is_empty() {
         return zones.values().any(|z| z.contains(az));

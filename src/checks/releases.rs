@@ -47,19 +47,75 @@ fn listed(names: &[String]) -> String {
     }
 }
 
+/// How the leftovers of a cell can be cleared, as its release's tools allow. `moves` says whether
+/// this release's `online_data_migrations` still migrates the kind (`migrate_aggregates` to Queens,
+/// `migrate_flavors` to Pike, `nova/cmd/manage.py`); names the API database already has are logged
+/// and left by it (`AggregateNameExists` / `FlavorExists`).
+fn clearing(moves: bool, all: &[String], clash: &[String], what: &str) -> String {
+    let stuck = if clash.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "it cannot move {} (the API database already has {}: it logs the clash and leaves the row), so delete {} by hand once it matches the API database's",
+            listed(clash),
+            if clash.len() == 1 {
+                "that name"
+            } else {
+                "those names"
+            },
+            if clash.len() == 1 { "it" } else { "them" }
+        )
+    };
+    if moves {
+        if clash.len() == all.len() {
+            format!(
+                "`nova-manage db online_data_migrations` is the command that moves {what} to the API database, but {stuck}"
+            )
+        } else if clash.is_empty() {
+            format!("move them with `nova-manage db online_data_migrations`")
+        } else {
+            format!("move them with `nova-manage db online_data_migrations`; {stuck}")
+        }
+    } else {
+        format!(
+            "`nova-manage db online_data_migrations` of this release no longer moves {what} (only older releases' did), so recreate any that matter through the API and delete these rows"
+        )
+    }
+}
+
 fn legacy(s: &CellSource, out: &mut Vec<Finding>) {
+    use crate::release::Release;
     let rel = shown_release(s.release);
+    let before_ocata = s.release.is_some_and(|r| r < Release::OCATA);
+    let ocata = if before_ocata {
+        ", and `nova-manage db sync` to Ocata refuses while they exist (345_require_online_migration_completion)"
+    } else {
+        ""
+    };
     if !s.legacy_aggregates.is_empty() {
         let n = s.legacy_aggregates.len();
+        let moves = s.era == Era::Merged;
+        let clear = clearing(
+            moves,
+            &s.legacy_aggregates,
+            &s.legacy_aggregates_in_api,
+            "aggregates",
+        );
         let (how, impact) = if s.era == Era::Merged {
             (
                 format!("which {rel} still reads merged with its API database's"),
-                "Aggregate.create fails while they exist ('main database still contains aggregates', nova/objects/aggregate.py), and `nova-manage db sync` to Ocata refuses (345_require_online_migration_completion); move them with `nova-manage db online_data_migrations`".to_string(),
+                format!(
+                    "Aggregate.create fails with this cell's configuration while they exist ('main database still contains aggregates', nova/objects/aggregate.py){ocata}; {clear}"
+                ),
             )
         } else {
             (
-                format!("which {rel} no longer reads (aggregates are read only from the API database since Rocky)"),
-                "dead data: changes to them have no effect and tools reading the main database are misled; `nova-manage db online_data_migrations` moves them only with Newton-to-Queens code, so recreate any that matter through the API and delete these rows".to_string(),
+                format!(
+                    "which {rel} no longer reads (aggregates are read only from the API database since Rocky)"
+                ),
+                format!(
+                    "dead data: changes to them have no effect, and the main database is not where this cell's aggregates are; {clear}"
+                ),
             )
         };
         out.push(
@@ -81,15 +137,25 @@ fn legacy(s: &CellSource, out: &mut Vec<Finding>) {
     if !s.legacy_flavors.is_empty() {
         let n = s.legacy_flavors.len();
         let merged = crate::v1_release::flavors_merged(s.release);
+        let clear = clearing(
+            merged,
+            &s.legacy_flavors,
+            &s.legacy_flavors_in_api,
+            "flavors",
+        );
         let (how, impact) = if merged {
             (
                 format!("which {rel} still reads after its API database's"),
-                "Flavor.create fails while they exist ('main database still contains flavors', nova/objects/flavor.py), and `nova-manage db sync` to Ocata refuses (345_require_online_migration_completion); move them with `nova-manage db online_data_migrations`".to_string(),
+                format!(
+                    "Flavor.create fails with this cell's configuration while they exist ('main database still contains flavors', nova/objects/flavor.py){ocata}; {clear}"
+                ),
             )
         } else {
             (
-                format!("which {rel} no longer reads (flavors are read only from the API database since Queens)"),
-                "dead data: changes to them have no effect; `nova-manage db online_data_migrations` moves flavors only with Newton-to-Pike code, so recreate any that matter through the API and delete these rows".to_string(),
+                format!(
+                    "which {rel} no longer reads (flavors are read only from the API database since Queens)"
+                ),
+                format!("dead data: changes to them have no effect; {clear}"),
             )
         };
         out.push(
