@@ -738,3 +738,107 @@ fn sync_works_without_aggregates_uuid_as_before_mitaka() {
     let (_, doc) = d.audit(&[]);
     assert_eq!(aggregate_findings(&doc, "child2"), [default_zone()]);
 }
+
+#[test]
+fn neighbours_from_a_cells_config_file_instead_of_the_cells_table() {
+    let server = MariaDb::shared();
+    let d = Deployment::load(server, "stein", "shared");
+    server.exec(d.url("parent"), "DELETE FROM cells");
+    let registry = |extra: &[&str]| {
+        let (_, doc) = d.audit(&[&["--check", "cell_registry"], extra].concat());
+        common::essentials(&doc)
+    };
+    // Without the file, the empty table is a warning that says where else the list may be.
+    let (_, doc) = d.audit(&["--check", "cell_registry"]);
+    let empty = find(&doc, "api", "registry_empty");
+    assert!(
+        empty["impact"].as_str().unwrap().contains("--cells-config"),
+        "{empty}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cells.json");
+    // The shape nova/cells/state.py CellStateManagerFile reads: neighbours keyed by name.
+    std::fs::write(
+        &file,
+        r#"{"child1": {"name": "child1", "transport_url": "rabbit://nova:MQ-SECRET-x@mq/child1", "is_parent": false},
+            "child2": {"name": "child2", "is_parent": false}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        registry(&["--cells-config", file.to_str().unwrap()]),
+        Vec::<Value>::new()
+    );
+    std::fs::write(&file, r#"{"child1": {"is_parent": false}}"#).unwrap();
+    assert_eq!(
+        registry(&["--cells-config", file.to_str().unwrap()]),
+        [f(
+            "child2",
+            "cell_registry",
+            "not_registered",
+            "failure",
+            json!({"cell": "child2"})
+        )]
+    );
+}
+
+#[test]
+fn default_az_is_configurable() {
+    // With another default AZ, child2's `default-zone` (AZ nova) really puts cmp-7 in an AZ the top does not show.
+    let (_, doc) = loaded("stein", "drift").audit(&["--default-az", "elsewhere"]);
+    let az = find(&doc, "child2", "az_differs");
+    assert!(
+        common::essentials(&doc).contains(&f(
+            "child2",
+            "availability_zones",
+            "az_differs",
+            "failure",
+            json!({"host": "cmp-7"})
+        )),
+        "{az}"
+    );
+}
+
+#[test]
+fn api_databases_from_a_config_file_and_releases_nova_would_not_run_together() {
+    let stein = loaded("stein", "drift");
+    let newton = loaded("newton", "drift");
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("cellaudit.toml");
+    // child1: a Newton main database with a Stein API database, two releases from a Stein parent.
+    std::fs::write(
+        &conf,
+        format!(
+            "[parent]\nname = \"api\"\nurl = \"{}\"\napi_url = \"{}\"\n\n\
+             [[child]]\nname = \"child1\"\nurl = \"{}\"\napi_url = \"{}\"\n\n\
+             [[child]]\nname = \"child2\"\nurl = \"{}\"\napi_url = \"{}\"\n",
+            stein.url("parent"),
+            stein.url("parent_api"),
+            newton.url("child1"),
+            stein.url("child1_api"),
+            stein.url("child2"),
+            stein.url("child2_api"),
+        ),
+    )
+    .unwrap();
+    let (_, doc) = common::json_run(vec![
+        "audit".into(),
+        "--config".into(),
+        conf.to_str().unwrap().into(),
+        "--check".into(),
+        "releases".into(),
+    ]);
+    let mismatch: Vec<String> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["kind"] == "release_mismatch")
+        .map(|x| x["message"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        mismatch,
+        [
+            "the main database of 'child1' is at Newton (14) but its API database at Stein (19)",
+            "'child1' runs Newton (14) and its parent 'api' Stein (19): more than one release apart",
+        ]
+    );
+}
