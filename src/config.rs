@@ -289,19 +289,16 @@ fn valid_name(name: &str) -> bool {
 /// The API databases and `cells_config` files of a v1 topology, by cell name.
 type V1Extras = (Vec<CellSpec>, BTreeMap<String, PathBuf>);
 
-/// [`topology`] plus each cell's API database and `cells_config` file.
-fn topology_with_apis(
-    t: &TopologyArgs,
-    file: &FileConfig,
-) -> Result<
-    (
-        CellSpec,
-        Vec<CellSpec>,
-        Vec<CellSpec>,
-        BTreeMap<String, PathBuf>,
-    ),
-    ConfigError,
-> {
+/// A v1 topology: the parent, the children, their API databases and `cells_config` files.
+type V1Topology = (
+    CellSpec,
+    Vec<CellSpec>,
+    Vec<CellSpec>,
+    BTreeMap<String, PathBuf>,
+);
+
+/// The parent and children of the file and flags, plus each cell's API database and `cells_config` file.
+fn topology_with_apis(t: &TopologyArgs, file: &FileConfig) -> Result<V1Topology, ConfigError> {
     let (parent, children) = topology_core(t, file)?;
     let (apis, cells_config) = v1_extras(t, file, &parent, &children)?;
     Ok((parent, children, apis, cells_config))
@@ -614,10 +611,12 @@ impl AuditConfig {
             quiet: args.quiet,
             // Access rows and is_public are compared only when asked (--flavor-access): children look
             // resize flavors up by flavorid with an admin context (nova/compute/cells_api.py resize).
-            ignore_flavor_access: !(args.flavor_access
-                || (file.flavor_access.unwrap_or(false)
-                    && !args.ignore_flavor_access
-                    && !file.ignore_flavor_access.unwrap_or(false))),
+            ignore_flavor_access: {
+                let from_file = file.flavor_access.unwrap_or(false)
+                    && !file.ignore_flavor_access.unwrap_or(false);
+                let compare = args.flavor_access || (from_file && !args.ignore_flavor_access);
+                !compare
+            },
             lag: args
                 .lag
                 .or(file.lag)

@@ -72,7 +72,7 @@ fn clearing(moves: bool, all: &[String], clash: &[String], what: &str) -> String
                 "`nova-manage db online_data_migrations` is the command that moves {what} to the API database, but {stuck}"
             )
         } else if clash.is_empty() {
-            format!("move them with `nova-manage db online_data_migrations`")
+            "move them with `nova-manage db online_data_migrations`".to_string()
         } else {
             format!("move them with `nova-manage db online_data_migrations`; {stuck}")
         }

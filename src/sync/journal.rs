@@ -352,6 +352,7 @@ mod tests {
             children: vec![ChildJournal {
                 cell: "child1".into(),
                 url: "sqlite:///x".into(),
+                api_database: false,
                 status: ChildStatus::Committed,
                 message: None,
                 entries: vec![Entry {
