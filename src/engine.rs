@@ -166,6 +166,8 @@ pub struct V1Plan<'a> {
     pub lag: std::time::Duration,
     /// The time `lag` counts back from (seconds since the epoch, UTC); `None` is now.
     pub as_of: Option<i64>,
+    /// `--jobs` and `--jobs-per-server`: databases whose datasets are read at once, overall and per server.
+    pub jobs: (usize, usize),
     /// How the instances check reads rows.
     pub instances_mode: crate::checks::instances::Mode,
     /// Newton to Stein: the API databases of the cells, named after their cells.
@@ -190,6 +192,7 @@ impl<'a> V1Plan<'a> {
             lag: cfg.lag,
             as_of: cfg.as_of,
             instances_mode: cfg.instances_mode,
+            jobs: cfg.jobs,
             apis: &cfg.apis,
             default_az: &cfg.default_az,
             cells_config: &cfg.cells_config,
@@ -197,11 +200,15 @@ impl<'a> V1Plan<'a> {
     }
 }
 
-/// Reads the cells' API databases (each once per distinct URL), returning each cell's status and data.
-async fn read_apis(apis: &[CellSpec], timeouts: Timeouts) -> Vec<(CellStatus, Option<CellData>)> {
+/// Reads the cells' API databases (within the same read limits as the cells), returning each one's status and data.
+async fn read_apis(
+    apis: &[CellSpec],
+    timeouts: Timeouts,
+    limits: &crate::limits::ReadLimits,
+) -> Vec<(CellStatus, Option<CellData>)> {
     futures::future::join_all(apis.iter().map(|a| async move {
         let (mut status, data, _) =
-            read_one_open(a, crate::v1_release::API_SETS, timeouts, false).await;
+            read_one_limited(a, crate::v1_release::API_SETS, timeouts, false, limits).await;
         status.name = api_status_name(&a.name);
         (status, data)
     }))
@@ -320,17 +327,20 @@ async fn read_and_check(
             cells: 1 + children.len(),
         },
     );
+    // The permit covers the dataset reads only: a snapshot kept open for streaming holds no slot, so the
+    // instances check's parallel scans of parent and child never wait on each other.
+    let limits = crate::limits::ReadLimits::new(plan.jobs.0, plan.jobs.1);
     let parent_read = crate::progress::cell_read(
         progress,
-        read_one_open(parent, &parent_sets, plan.timeouts, keep_open),
+        read_one_limited(parent, &parent_sets, plan.timeouts, keep_open, &limits),
     );
     let child_reads = futures::future::join_all(children.iter().map(|c| {
         crate::progress::cell_read(
             progress,
-            read_one_open(c, &child_sets, plan.timeouts, keep_open),
+            read_one_limited(c, &child_sets, plan.timeouts, keep_open, &limits),
         )
     }));
-    let api_reads = read_apis(plan.apis, plan.timeouts);
+    let api_reads = read_apis(plan.apis, plan.timeouts, &limits);
     let ((pstatus, mut pdata, popen), creads, api_reads) =
         tokio::join!(parent_read, child_reads, api_reads);
     let (mut creads, copens): (Vec<_>, Vec<_>) =
