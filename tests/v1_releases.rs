@@ -842,3 +842,28 @@ fn api_databases_from_a_config_file_and_releases_nova_would_not_run_together() {
         ]
     );
 }
+
+#[test]
+fn an_unreadable_api_database_is_reported_without_its_password() {
+    let d = loaded("stein", "drift");
+    let mut args = vec!["audit".to_string()];
+    args.extend(d.topology(&["child1"]));
+    // A server that is not there, with a password that must not be shown anywhere.
+    args.extend([
+        "--child-api".into(),
+        "child1=mysql://nova:API-SECRET-pw@127.0.0.1:1/nova_api".into(),
+        "--connect-timeout".into(),
+        "2".into(),
+    ]);
+    let run = common::cellaudit(&args);
+    assert!(!run.stdout.contains("API-SECRET"), "{}", run.stdout);
+    assert!(!run.stderr.contains("API-SECRET"), "{}", run.stderr);
+    let (code, doc) = common::json_run(args);
+    assert_eq!(code, 2);
+    assert!(!doc.to_string().contains("API-SECRET"));
+    let unreachable = find(&doc, "child1/api", "cell_unreachable");
+    assert_eq!(unreachable["check"], "connectivity");
+    let (status, reason) = outcome(&doc, "aggregates", "child1");
+    assert_eq!(status, "skipped");
+    assert!(reason.unwrap().contains("could not be read"));
+}
