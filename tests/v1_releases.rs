@@ -134,13 +134,13 @@ fn outcome(doc: &Value, check: &str, cell: &str) -> (String, Option<String>) {
 
 /// What every release's drift deployment shares (fixtures/releases/v1/README.md and each
 /// `<release>/README.md`): D1 az2-agg missing in child2, D2 az3-agg's AZ drifted in child1, D3
-/// ssd-agg lacking cmp-7 in child2, D4 m1.medium missing in child2; child2's `default-zone` exists
-/// only there (warning, but no AZ finding: it names the default AZ); every copy has its own uuid (info).
-/// Look-alikes not reported: L1 child2's `zone-four` gives az4 to cmp-6 as the parent's az4-agg does;
-/// L2 `default-zone` gives no AZ; L3 child1's p1.private is public (access not compared by default);
+/// ssd-agg lacking cmp-7 in child2, D4 m1.medium missing in child2; every copy has its own uuid
+/// (info; Liberty has no uuids). Look-alikes not reported: L1 child2's `zone-four` gives az4 to cmp-6
+/// as the parent's az4-agg does; L2 child2's `default-zone` only restates the default AZ (neither an
+/// AZ finding nor "only in child2"); L3 child1's p1.private is public (access not compared by default);
 /// L4 cmp-9 is a soft-deleted compute; L5 parent members in both forms are one member.
-fn common_drift() -> Vec<Value> {
-    vec![
+fn common_drift(release: &str) -> Vec<Value> {
+    let mut v = vec![
         f(
             "child1",
             "aggregate_metadata",
@@ -214,18 +214,16 @@ fn common_drift() -> Vec<Value> {
         f(
             "child2",
             "aggregates",
-            "only_in_child",
-            "warning",
-            json!({"aggregate": "default-zone"}),
-        ),
-        f(
-            "child2",
-            "aggregates",
             "uuid_differs",
             "info",
             json!({"aggregate": "ssd-agg"}),
         ),
-    ]
+    ];
+    if release == "liberty" {
+        // No aggregates.uuid before Mitaka (main migration 317).
+        v.retain(|x| x["kind"] != "uuid_differs");
+    }
+    v
 }
 
 fn legacy(cell: &str, kind: &str) -> Value {
@@ -234,10 +232,10 @@ fn legacy(cell: &str, kind: &str) -> Value {
 
 /// The exact findings of `<release>/drift` (its README's table).
 fn drift_findings(release: &str) -> Vec<Value> {
-    let mut v = common_drift();
+    let mut v = common_drift(release);
     match release {
-        // Mitaka: aggregates and flavors belong in the main database; nothing is legacy.
-        "mitaka" => {}
+        // Liberty, Mitaka: aggregates and flavors belong in the main database; nothing is legacy.
+        "liberty" | "mitaka" => {}
         // D5/D6: child1's main database keeps a live az1-agg and m1.small, read merged (aggregates
         // both; flavors only in Newton) and legacy; not an aggregate or flavor difference.
         "newton" | "queens" => {
@@ -253,6 +251,7 @@ fn drift_findings(release: &str) -> Vec<Value> {
 
 fn release_name(release: &str) -> &'static str {
     match release {
+        "liberty" => "Liberty (12)",
         "mitaka" => "Mitaka (13)",
         "newton" => "Newton (14)",
         "queens" => "Queens (17)",
@@ -304,7 +303,9 @@ fn assert_drift(release: &'static str) {
 fn assert_shared(release: &'static str) {
     let d = loaded(release, "shared");
     let (code, doc) = d.audit(&[]);
-    let want = if release == "mitaka" {
+    let want = if release == "liberty" {
+        Vec::new()
+    } else if release == "mitaka" {
         // No API database to share: each child's main database holds hand-made copies, each with its uuid.
         [
             ("child1", "az1-agg"),
@@ -336,7 +337,7 @@ fn assert_shared(release: &'static str) {
     };
     assert_eq!(sorted(common::essentials(&doc)), sorted(want), "{release}");
     assert_eq!(code, 0, "info only");
-    if release != "mitaka" {
+    if !["liberty", "mitaka"].contains(&release) {
         for check in ["aggregates", "aggregate_metadata", "flavors"] {
             for cell in ["child1", "child2"] {
                 assert_eq!(outcome(&doc, check, cell).0, "skipped", "{check} {cell}");
@@ -350,6 +351,16 @@ fn assert_shared(release: &'static str) {
             ("ran".into(), None)
         );
     }
+}
+
+#[test]
+fn liberty_drift_findings_are_exact() {
+    assert_drift("liberty");
+}
+
+#[test]
+fn liberty_shared_deployment_is_consistent() {
+    assert_shared("liberty");
 }
 
 #[test]
@@ -531,17 +542,6 @@ fn aggregate_findings(doc: &Value, cell: &str) -> Vec<Value> {
         .collect()
 }
 
-/// child2's own `default-zone`: sync never deletes, so it stays after any sync.
-fn default_zone() -> Value {
-    f(
-        "child2",
-        "aggregates",
-        "only_in_child",
-        "warning",
-        json!({"aggregate": "default-zone"}),
-    )
-}
-
 #[test]
 fn stein_sync_writes_the_child_api_database_and_leaves_its_main_database_alone() {
     let server = MariaDb::shared();
@@ -599,7 +599,7 @@ fn stein_sync_writes_the_child_api_database_and_leaves_its_main_database_alone()
         "az2-agg\taz2\tcmp-4,cmp-5\n"
     );
     let (_, doc) = d.audit(&[]);
-    assert_eq!(aggregate_findings(&doc, "child2"), [default_zone()]);
+    assert_eq!(aggregate_findings(&doc, "child2"), Vec::<Value>::new());
 
     // The journal says where the rows went; undo takes them out of the API database again.
     let path = std::fs::read_dir(journal.path())
@@ -612,7 +612,7 @@ fn stein_sync_writes_the_child_api_database_and_leaves_its_main_database_alone()
     let undo = sync(&d, &["--undo", path.to_str().unwrap(), "--yes"]);
     assert_eq!(undo.code, 0, "{}{}", undo.stdout, undo.stderr);
     let (_, doc) = d.audit(&[]);
-    assert_eq!(aggregate_findings(&doc, "child2").len(), 5, "{doc}");
+    assert_eq!(aggregate_findings(&doc, "child2").len(), 4, "{doc}");
     assert_eq!(main_checksums(server, d.url("child2")), before);
 }
 
@@ -665,14 +665,11 @@ fn explain_az_says_what_the_api_cell_answers_and_where_a_boot_can_land() {
     );
 }
 
-/// Syncs child2's missing az2-agg and ssd-agg member in a fresh Mitaka drift deployment, after
-/// `prepare` ran in child2's main database; returns the deployment and the run.
-fn mitaka_sync(prepare: Option<&str>) -> (Deployment, common::Run) {
+/// Syncs child2's missing az2-agg and ssd-agg member in a fresh drift deployment of `release`;
+/// returns the deployment and the run.
+fn release_sync(release: &'static str) -> (Deployment, common::Run) {
     let server = MariaDb::shared();
-    let d = Deployment::load(server, "mitaka", "drift");
-    if let Some(sql) = prepare {
-        server.exec(d.url("child2"), sql);
-    }
+    let d = Deployment::load(server, release, "drift");
     let journal = tempfile::tempdir().unwrap();
     let run = sync(
         &d,
@@ -692,7 +689,7 @@ fn mitaka_sync(prepare: Option<&str>) -> (Deployment, common::Run) {
 
 #[test]
 fn mitaka_sync_fixes_the_child_main_database() {
-    let (d, run) = mitaka_sync(None);
+    let (d, run) = release_sync("mitaka");
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("its main database"), "{}", run.stdout);
     assert!(
@@ -712,31 +709,7 @@ fn mitaka_sync_fixes_the_child_main_database() {
         "az2-agg\taz2\tcmp-4,cmp-5\t1\n"
     );
     let (_, doc) = d.audit(&[]);
-    assert_eq!(aggregate_findings(&doc, "child2"), [default_zone()]);
-}
-
-#[test]
-fn sync_works_without_aggregates_uuid_as_before_mitaka() {
-    // Main migration 317 (Mitaka) added aggregates.uuid: a Liberty child has none.
-    let (d, run) = mitaka_sync(Some(
-        "ALTER TABLE aggregates DROP INDEX aggregate_uuid_idx, DROP COLUMN uuid",
-    ));
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    assert!(
-        run.stdout.contains(
-            "INSERT INTO aggregates (created_at, updated_at, deleted_at, name, deleted) VALUES"
-        ),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout
-            .contains("Re-audit: all 2 findings this run fixed are gone."),
-        "{}",
-        run.stdout
-    );
-    let (_, doc) = d.audit(&[]);
-    assert_eq!(aggregate_findings(&doc, "child2"), [default_zone()]);
+    assert_eq!(aggregate_findings(&doc, "child2"), Vec::<Value>::new());
 }
 
 #[test]
@@ -866,4 +839,26 @@ fn an_unreadable_api_database_is_reported_without_its_password() {
     let (status, reason) = outcome(&doc, "aggregates", "child1");
     assert_eq!(status, "skipped");
     assert!(reason.unwrap().contains("could not be read"));
+}
+
+#[test]
+fn liberty_sync_inserts_without_aggregates_uuid_into_the_main_database() {
+    // Liberty's own schema: aggregates has no uuid column (main migration 317 came in Mitaka).
+    let (d, run) = release_sync("liberty");
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(
+            "INSERT INTO aggregates (created_at, updated_at, deleted_at, name, deleted) VALUES"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("Re-audit: all 2 findings this run fixed are gone."),
+        "{}",
+        run.stdout
+    );
+    let (_, doc) = d.audit(&[]);
+    assert_eq!(aggregate_findings(&doc, "child2"), Vec::<Value>::new());
 }

@@ -102,10 +102,9 @@ fn az_matched(
     if !agg.only_az() {
         return false;
     }
-    // An aggregate naming the default AZ is matched by name like any other (it changes no AZ, which
-    // the AZ checks know; its existence on one side only is still worth a warning).
+    // An aggregate that only restates the default AZ changes nothing, on either side.
     let Some(az) = agg.zone(default_az) else {
-        return false;
+        return true;
     };
     if hosts.is_empty() {
         return zones.values().any(|z| z.contains(az));
