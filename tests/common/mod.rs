@@ -666,6 +666,10 @@ pub fn cellaudit_env<S: AsRef<std::ffi::OsStr>>(args: &[S], env: &[(&str, &str)]
     let mut cmd = assert_cmd::Command::cargo_bin("cellaudit").unwrap();
     cmd.args(args)
         .env_remove("CELLAUDIT_CONFIG")
+        // The layout and colour of human output follow these; tests see the piped defaults.
+        .env_remove("COLUMNS")
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
         .write_stdin("");
     for (k, v) in env {
         cmd.env(k, v);
