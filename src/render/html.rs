@@ -315,6 +315,15 @@ pub fn render(report: &Report, command: &str) -> String {
     o
 }
 
+/// A finding's parent or child value as a person reads it: strings bare, nothing as `(none)`.
+fn value_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "(none)".into(),
+        other => other.to_string(),
+    }
+}
+
 fn finding(o: &mut String, report: &Report, f: &Finding) {
     let cell_index = report
         .cells
@@ -381,8 +390,8 @@ fn finding(o: &mut String, report: &Report, f: &Finding) {
             "<table class=\"diff\"><thead><tr><th>parent</th><th>{}</th></tr></thead>\
              <tbody><tr><td>{}</td><td>{}</td></tr></tbody></table>",
             esc(&f.cell),
-            esc(&p.to_string()),
-            esc(&c.to_string())
+            esc(&value_text(p)),
+            esc(&value_text(c))
         );
     }
     o.push_str("</article>\n");

@@ -13,7 +13,7 @@ use similar::{ChangeTag, TextDiff};
 use std::fmt::Write as _;
 
 /// The finding text is not worth reading in a column narrower than this: use the compact layout.
-const MIN_FINDING_WIDTH: usize = 36;
+const MIN_FINDING_WIDTH: usize = 44;
 
 fn counts(findings: &[&Finding]) -> String {
     let n = |s: Severity| findings.iter().filter(|f| f.severity == s).count();

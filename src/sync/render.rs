@@ -4,7 +4,14 @@ use super::journal::{ChildJournal, ChildStatus, Journal};
 use super::plan::{Action, ChildPlan, Expect, Plan};
 use super::sql::{new_id_label, render};
 use crate::db::Dialect;
+use crate::render::text::display_safe;
 use std::fmt::Write as _;
+
+/// Data in a comment or a status line: control characters escaped (a newline cannot end the comment),
+/// long values shortened. The statements themselves are printed by `sql::render`, exactly.
+fn safe(s: &str) -> String {
+    display_safe(s, crate::render::text::TEXT_MAX).into_owned()
+}
 
 fn begin(d: Dialect) -> &'static str {
     match d {
@@ -31,7 +38,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 /// One line per child: what the plan would do there.
 pub fn child_summary(c: &ChildPlan) -> String {
     if let Some(why) = &c.unavailable {
-        return format!("not planned: the child could not be read ({why})");
+        return format!("not planned: the child could not be read ({})", safe(why));
     }
     let mut parts = Vec::new();
     for t in [
@@ -67,7 +74,7 @@ pub fn plan(p: &Plan, apply: bool) -> String {
     let _ = writeln!(
         o,
         "cellaudit sync: plan from the audit of parent '{}' ({}); rows are stamped {} UTC",
-        p.parent,
+        safe(&p.parent),
         if apply {
             "to be applied now"
         } else {
@@ -76,7 +83,7 @@ pub fn plan(p: &Plan, apply: bool) -> String {
         p.now
     );
     for c in &p.children {
-        let _ = writeln!(o, "\n== {} ({})", c.cell, c.shown);
+        let _ = writeln!(o, "\n== {} ({})", safe(&c.cell), safe(&c.shown));
         let _ = writeln!(o, "-- {}", child_summary(c));
         if c.unavailable.is_some() {
             continue;
@@ -87,21 +94,26 @@ pub fn plan(p: &Plan, apply: bool) -> String {
         for s in &c.steps {
             let head = match (&s.fixes, &s.action) {
                 (_, Action::Update { old, new, .. }) => {
-                    format!("update {}: old '{old}', new '{new}'", s.what)
+                    format!(
+                        "update {}: old '{}', new '{}'",
+                        safe(&s.what),
+                        safe(old),
+                        safe(new)
+                    )
                 }
-                (Some(f), _) => format!("fixes {}: insert {}", f.text(), s.what),
-                (None, _) => format!("  with it: {}", s.what),
+                (Some(f), _) => format!("fixes {}: insert {}", safe(&f.text()), safe(&s.what)),
+                (None, _) => format!("  with it: {}", safe(&s.what)),
             };
             let _ = writeln!(o, "-- {head}");
             if let Some(w) = &s.warning {
-                let _ = writeln!(o, "-- WARNING: {w}");
+                let _ = writeln!(o, "-- WARNING: {}", safe(w));
             }
             for g in &s.guards {
                 let want = match &g.expect {
                     Expect::NoRow => "must find no row".to_string(),
                     Expect::SomeRow => "must find a row".to_string(),
                     Expect::OneRowWithValue { value, .. } => {
-                        format!("must find one row with value '{value}'")
+                        format!("must find one row with value '{}'", safe(value))
                     }
                 };
                 let _ = writeln!(
@@ -131,34 +143,39 @@ pub fn plan(p: &Plan, apply: bool) -> String {
                     .as_ref()
                     .map(|f| f.text())
                     .unwrap_or_else(|| r.what.clone());
-                let _ = writeln!(o, "--   {what}: {}", r.reason);
+                let _ = writeln!(o, "--   {}: {}", safe(&what), safe(&r.reason));
             }
         }
         if !c.not_here.is_empty() {
             let _ = writeln!(
                 o,
                 "-- parent members not added here, as they do not live in {}: {}",
-                c.cell,
-                c.not_here.join("; ")
+                safe(&c.cell),
+                safe(&c.not_here.join("; "))
             );
         }
         if !c.left_alone.is_empty() {
             let _ = writeln!(o, "-- left alone:");
             for l in &c.left_alone {
-                let _ = writeln!(o, "--   {l}");
+                let _ = writeln!(o, "--   {}", safe(l));
             }
         }
     }
     let _ = writeln!(o, "\nSUMMARY");
-    let w = p
+    let names: Vec<String> = p
         .children
         .iter()
-        .map(|c| c.cell.len())
+        .map(|c| display_safe(&c.cell, crate::render::text::KEY_MAX).into_owned())
+        .collect();
+    let w = names
+        .iter()
+        .map(|n| crate::render::text::width(n))
         .max()
         .unwrap_or(5)
         .max(5);
-    for c in &p.children {
-        let _ = writeln!(o, "  {:<w$}  {}", c.cell, child_summary(c));
+    for (c, name) in p.children.iter().zip(&names) {
+        let pad = w - crate::render::text::width(name);
+        let _ = writeln!(o, "  {name}{}  {}", " ".repeat(pad), child_summary(c));
     }
     let n = p.steps();
     let _ = writeln!(
@@ -184,30 +201,30 @@ pub fn applied(c: &ChildJournal) -> String {
         ChildStatus::Committed => {
             let mut o = format!(
                 "{}: committed, {}:\n",
-                c.cell,
+                safe(&c.cell),
                 plural(c.entries.len(), "row written", "rows written")
             );
             for e in &c.entries {
-                let _ = writeln!(o, "  {} (id {}): {}", e.table, e.id, e.sql);
+                let _ = writeln!(o, "  {} (id {}): {}", safe(&e.table), e.id, e.sql);
             }
             o
         }
         ChildStatus::RolledBack => format!(
             "{}: ROLLED BACK: {}\n",
-            c.cell,
-            c.message.as_deref().unwrap_or("stopped")
+            safe(&c.cell),
+            safe(c.message.as_deref().unwrap_or("stopped"))
         ),
         ChildStatus::CommitUnknown => format!(
             "{}: UNKNOWN: {}\n",
-            c.cell,
-            c.message.as_deref().unwrap_or("COMMIT got no answer")
+            safe(&c.cell),
+            safe(c.message.as_deref().unwrap_or("COMMIT got no answer"))
         ),
         ChildStatus::NotAttempted => format!(
             "{}: not attempted (an earlier child stopped the run)\n",
-            c.cell
+            safe(&c.cell)
         ),
         ChildStatus::Pending | ChildStatus::Committing => {
-            format!("{}: {:?}\n", c.cell, c.status)
+            format!("{}: {:?}\n", safe(&c.cell), c.status)
         }
     }
 }
@@ -216,13 +233,14 @@ pub fn applied(c: &ChildJournal) -> String {
 pub fn undo_preview(j: &Journal) -> String {
     let mut o = format!(
         "cellaudit sync --undo: reversing the run of {} (parent '{}')\n",
-        j.started_at, j.parent
+        safe(&j.started_at),
+        safe(&j.parent)
     );
     for c in &j.children {
         if !c.status.may_have_rows() || c.entries.is_empty() {
             continue;
         }
-        let _ = writeln!(o, "\n== {} ({})", c.cell, c.url);
+        let _ = writeln!(o, "\n== {} ({})", safe(&c.cell), safe(&c.url));
         for e in c.entries.iter().rev() {
             let _ = writeln!(o, "{};", e.undo_sql);
         }
