@@ -30,13 +30,20 @@ fn records(head: &[String], rows: &[Vec<String>], term: &Term) -> String {
         if n > 0 {
             out.push('\n');
         }
-        let first = format!("{}: {}", head[0], r.first().map(String::as_str).unwrap_or(""));
+        let first = format!(
+            "{}: {}",
+            head[0],
+            r.first().map(String::as_str).unwrap_or("")
+        );
         for l in wrap(&first, term.width) {
             let _ = writeln!(out, "{}", super::text::Paint::Bold.paint(&l, term.color));
         }
         for (h, val) in head.iter().zip(r).skip(1) {
             let text = format!("{h}: {}", val.replace('\n', ", "));
-            for (i, l) in wrap(&text, term.width.saturating_sub(4).max(1)).iter().enumerate() {
+            for (i, l) in wrap(&text, term.width.saturating_sub(4).max(1))
+                .iter()
+                .enumerate()
+            {
                 let _ = writeln!(out, "{}{l}", if i == 0 { "  " } else { "    " });
             }
         }
@@ -190,11 +197,12 @@ pub fn table_for(e: &Explanation, term: &Term) -> String {
             .iter()
             .map(|col| {
                 let mut row = vec![col.to_string()];
-                row.extend(
-                    e.instances
-                        .iter()
-                        .map(|r| r.columns.get(col).map(|x| v(x)).unwrap_or_else(|| "-".into())),
-                );
+                row.extend(e.instances.iter().map(|r| {
+                    r.columns
+                        .get(col)
+                        .map(|x| v(x))
+                        .unwrap_or_else(|| "-".into())
+                }));
                 row
             })
             .collect();
@@ -214,7 +222,11 @@ pub fn table_for(e: &Explanation, term: &Term) -> String {
                 let per_cell: Vec<Vec<String>> = columns[1..]
                     .iter()
                     .zip(&head[1..])
-                    .map(|(col, h)| std::iter::once(h.clone()).chain(col.iter().cloned()).collect())
+                    .map(|(col, h)| {
+                        std::iter::once(h.clone())
+                            .chain(col.iter().cloned())
+                            .collect()
+                    })
                     .collect();
                 records(&fields, &per_cell, term)
             }
@@ -263,7 +275,11 @@ pub fn table_for(e: &Explanation, term: &Term) -> String {
         let _ = writeln!(out, "HOSTS\n{}\n", fit(&head, rows, term));
     }
     if !e.hosts.is_empty() && e.topology == "cells-v1" {
-        let parent = e.cells.first().map(|c| v(&c.name)).unwrap_or("parent".into());
+        let parent = e
+            .cells
+            .first()
+            .map(|c| v(&c.name))
+            .unwrap_or("parent".into());
         let head = vec![
             "host".to_string(),
             "lives in".to_string(),
@@ -317,7 +333,10 @@ pub fn table_for(e: &Explanation, term: &Term) -> String {
     let _ = writeln!(out, "VERDICT");
     for verdict in &e.verdict {
         let text = format!("* {}", display_safe(verdict, TEXT_MAX));
-        for (i, l) in wrap(&text, term.width.saturating_sub(4).max(1)).iter().enumerate() {
+        for (i, l) in wrap(&text, term.width.saturating_sub(4).max(1))
+            .iter()
+            .enumerate()
+        {
             let _ = writeln!(out, "{}{l}", if i == 0 { "  " } else { "    " });
         }
     }
