@@ -607,6 +607,52 @@ mod tests {
         assert_eq!(stripped, plain);
     }
 
+    /// Random hostile cell names, keys, messages and values at random widths: never a raw control
+    /// character, never a line wider than the terminal (seeded; CELLAUDIT_PROP_CASES for more).
+    #[test]
+    fn random_hostile_reports_fit_and_stay_safe() {
+        let mut seed: u64 = 0x5EED_0004;
+        let mut next = move |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) % n.max(1) as u64) as usize
+        };
+        const CHARS: &[char] = &[
+            'a', 'b', '-', ' ', ' ', '\x1b', '\n', '\r', '\x08', '\0', '\x7f', '\u{9b}',
+            '\u{202e}', '漢', '🦀', '<', '&', '\'',
+        ];
+        let cases: usize = std::env::var("CELLAUDIT_PROP_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(3000)
+            / 20;
+        for _ in 0..cases {
+            let mut text = |max: usize| -> String {
+                let n = next(max + 1);
+                (0..n).map(|_| CHARS[next(CHARS.len())]).collect()
+            };
+            let name = text(300);
+            let cell = text(30);
+            let (p, c) = (text(40), text(40));
+            let mut r = report(&name);
+            r.cells[1].name = cell.clone();
+            for f in &mut r.findings {
+                f.cell = cell.clone();
+            }
+            r.findings[1].parent = Some(serde_json::Value::String(p));
+            r.findings[1].child = Some(serde_json::Value::String(c));
+            let width = 20 + next(230);
+            let mut term = Term::plain(width);
+            term.color = next(2) == 0;
+            let out = strip_ansi(&render_for(&r, &term));
+            for l in out.lines() {
+                assert!(super::super::text::width(l) <= width, "{width}: {l}");
+                assert!(!l.chars().any(super::super::text::is_unsafe), "{l:?}");
+            }
+        }
+    }
+
     fn strip_ansi(s: &str) -> String {
         let mut out = String::new();
         let mut it = s.chars().peekable();

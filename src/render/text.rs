@@ -507,3 +507,123 @@ mod tests {
         );
     }
 }
+
+/// Randomized properties (seeded, so a failure reproduces; `CELLAUDIT_PROP_CASES` runs more cases).
+#[cfg(test)]
+mod props {
+    use super::*;
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            // xorshift64*: small, deterministic, good enough to spread cases.
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
+    /// Characters a hostile row may hold: every C0 control, DEL, C1, bidi and zero-width characters,
+    /// wide and combining characters, markup, spaces and plain letters.
+    fn any_char(r: &mut Rng) -> char {
+        const SPECIAL: &[char] = &[
+            '\u{7f}', '\u{80}', '\u{9b}', '\u{9f}', '\u{200b}', '\u{200e}', '\u{2028}', '\u{202e}',
+            '\u{2066}', '\u{feff}', '漢', '🦀', '\u{301}', '<', '&', '"', '\'', '\\', ' ', ' ',
+            '—',
+        ];
+        match r.below(4) {
+            0 => char::from_u32(r.below(0x20) as u32).unwrap(),
+            1 => SPECIAL[r.below(SPECIAL.len())],
+            _ => (b'a' + r.below(26) as u8) as char,
+        }
+    }
+
+    fn any_string(r: &mut Rng, max_len: usize) -> String {
+        let n = r.below(max_len + 1);
+        (0..n).map(|_| any_char(r)).collect()
+    }
+
+    fn cases() -> usize {
+        std::env::var("CELLAUDIT_PROP_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(3000)
+    }
+
+    #[test]
+    fn display_safe_leaves_no_control_character_and_bounds_the_width() {
+        let mut r = Rng(0x5EED_0001);
+        for _ in 0..cases() {
+            let s = any_string(&mut r, 300);
+            let max = r.below(120);
+            let shown = display_safe(&s, max);
+            assert!(!shown.chars().any(is_unsafe), "{s:?} -> {shown:?}");
+            assert!(width(&shown) <= max, "{s:?} at {max} -> {shown:?}");
+            if !s.chars().any(is_unsafe) && width(&s) <= max {
+                assert_eq!(shown, s);
+            }
+            let unbounded = display_safe(&s, usize::MAX);
+            assert!(!unbounded.chars().any(is_unsafe));
+        }
+    }
+
+    #[test]
+    fn wrap_bounds_every_line_and_keeps_every_character() {
+        let mut r = Rng(0x5EED_0002);
+        for _ in 0..cases() {
+            let s = display_safe(&any_string(&mut r, 300), usize::MAX).into_owned();
+            let w = 1 + r.below(100);
+            let lines = wrap(&s, w);
+            for l in &lines {
+                // A lone wide character in a 1-column line is the only overflow possible.
+                assert!(width(l) <= w.max(2), "{l:?} wider than {w}");
+            }
+            let kept: String = lines.concat().chars().filter(|c| *c != ' ').collect();
+            let orig: String = s.chars().filter(|c| *c != ' ').collect();
+            assert_eq!(kept, orig);
+        }
+    }
+
+    #[test]
+    fn tables_never_exceed_the_width() {
+        let mut r = Rng(0x5EED_0003);
+        for _ in 0..cases() / 10 {
+            let cols = 1 + r.below(5);
+            let head: Vec<String> = (0..cols).map(|_| any_string(&mut r, 12)).collect();
+            let head: Vec<Cell> = head
+                .iter()
+                .map(|h| Cell::plain(display_safe(h, 20)))
+                .collect();
+            let mut t = Table::from_head(head).wrap_column(cols - 1, 5);
+            for _ in 0..r.below(6) {
+                t.push(
+                    (0..cols)
+                        .map(|_| Cell::plain(display_safe(&any_string(&mut r, 80), 40)))
+                        .collect(),
+                );
+            }
+            let w = 20 + r.below(200);
+            let s = t.render_anyway(Some(w), r.below(2) == 0);
+            let plain: String = {
+                let mut out = String::new();
+                let mut skip = false;
+                for c in s.chars() {
+                    match (skip, c) {
+                        (_, '\x1b') => skip = true,
+                        (true, 'm') => skip = false,
+                        (true, _) => {}
+                        (false, c) => out.push(c),
+                    }
+                }
+                out
+            };
+            for l in plain.lines() {
+                assert!(width(l) <= w, "{w}: {l}");
+            }
+        }
+    }
+}
