@@ -13,42 +13,17 @@ fn v(s: &str) -> String {
 /// Renders a table of safe strings when it fits the terminal unwrapped; otherwise one block per row
 /// (`cell: child2` then `  field: value` lines), which reads better than a table of cut words.
 fn fit(head: &[String], rows: Vec<Vec<String>>, term: &Term) -> String {
-    let mut t = Table::from_head(head.iter().map(|h| Cell::plain(h.clone())).collect());
-    for r in &rows {
-        t.push(r.iter().map(|c| Cell::plain(c.clone())).collect());
-    }
-    if let Some(s) = t.render(Some(term.width), term.color) {
-        return s;
-    }
-    records(head, &rows, term)
+    let t = table_of(head, &rows);
+    t.render(Some(term.width), term.color)
+        .unwrap_or_else(|| t.records(term.width, term.color))
 }
 
-/// The block form of [`fit`]: per row, its first column as a header, then every other column.
-fn records(head: &[String], rows: &[Vec<String>], term: &Term) -> String {
-    let mut out = String::new();
-    for (n, r) in rows.iter().enumerate() {
-        if n > 0 {
-            out.push('\n');
-        }
-        let first = format!(
-            "{}: {}",
-            head[0],
-            r.first().map(String::as_str).unwrap_or("")
-        );
-        for l in wrap(&first, term.width) {
-            let _ = writeln!(out, "{}", super::text::Paint::Bold.paint(&l, term.color));
-        }
-        for (h, val) in head.iter().zip(r).skip(1) {
-            let text = format!("{h}: {}", val.replace('\n', ", "));
-            for (i, l) in wrap(&text, term.width.saturating_sub(4).max(1))
-                .iter()
-                .enumerate()
-            {
-                let _ = writeln!(out, "{}{l}", if i == 0 { "  " } else { "    " });
-            }
-        }
+fn table_of(head: &[String], rows: &[Vec<String>]) -> Table {
+    let mut t = Table::from_head(head.iter().map(|h| Cell::plain(h.clone())).collect());
+    for r in rows {
+        t.push(r.iter().map(|c| Cell::plain(c.clone())).collect());
     }
-    out.trim_end().to_string()
+    t
 }
 
 /// Prints `text` (ours, with safe data in it) wrapped to the terminal, each line after `indent`.
@@ -210,11 +185,7 @@ pub fn table_for(e: &Explanation, term: &Term) -> String {
         let columns: Vec<Vec<String>> = (0..head.len())
             .map(|j| rows.iter().map(|r: &Vec<String>| r[j].clone()).collect())
             .collect();
-        let mut t = Table::from_head(head.iter().map(|h| Cell::plain(h.clone())).collect());
-        for r in &rows {
-            t.push(r.iter().map(|c| Cell::plain(c.clone())).collect());
-        }
-        let shown = match t.render(Some(term.width), term.color) {
+        let shown = match table_of(&head, &rows).render(Some(term.width), term.color) {
             Some(s) => s,
             None => {
                 let mut fields = vec!["cell".to_string()];
@@ -228,7 +199,7 @@ pub fn table_for(e: &Explanation, term: &Term) -> String {
                             .collect()
                     })
                     .collect();
-                records(&fields, &per_cell, term)
+                table_of(&fields, &per_cell).records(term.width, term.color)
             }
         };
         let _ = writeln!(out, "INSTANCE\n{shown}\n");

@@ -352,7 +352,8 @@ impl Table {
         Some(self.render_with(&widths, color))
     }
 
-    /// Renders, and when nothing fits lets every column wrap as a last resort (a tiny terminal).
+    /// Renders, and when nothing fits lets every column wrap; when even that is too wide (a tiny
+    /// terminal, many columns), one block per row instead (see [`Table::records`]).
     pub fn render_anyway(self, max: Option<usize>, color: bool) -> String {
         if let Some(s) = self.render(max, color) {
             return s;
@@ -360,13 +361,41 @@ impl Table {
         let t = self.wrap_all(3);
         match t.render(max, color) {
             Some(s) => s,
-            None => {
-                let widths = t.fit(None).unwrap_or_default();
-                let n = widths.len().max(1);
-                let each = max.unwrap_or(80).saturating_sub(3 * n + 1) / n;
-                t.render_with(&vec![each.max(1); widths.len()], color)
+            None => t.records(max.unwrap_or(80), color),
+        }
+    }
+
+    /// The rows as blocks: the first column's header and value as a line, then `  header: value`
+    /// for every other column, wrapped to `max`; rows separated by a blank line.
+    pub fn records(&self, max: usize, color: bool) -> String {
+        let head: Vec<&str> = self.rows[0].iter().map(|c| c.text.as_str()).collect();
+        let mut out = String::new();
+        for (n, row) in self.rows.iter().skip(1).enumerate() {
+            if n > 0 {
+                out.push('\n');
+            }
+            let first = format!(
+                "{}: {}",
+                head.first().copied().unwrap_or(""),
+                row.first()
+                    .map(|c| c.text.replace('\n', ", "))
+                    .unwrap_or_default()
+            );
+            for l in wrap(&first, max) {
+                let _ = writeln!(out, "{}", Paint::Bold.paint(&l, color));
+            }
+            for (h, c) in head.iter().zip(row).skip(1) {
+                let text = format!("{h}: {}", c.text.replace('\n', ", "));
+                for (i, l) in wrap(&text, max.saturating_sub(4).max(1)).iter().enumerate() {
+                    let shown = match c.painter {
+                        Some(p) => p(l, color),
+                        None => c.paint.paint(l, color),
+                    };
+                    let _ = writeln!(out, "{}{shown}", if i == 0 { "  " } else { "    " });
+                }
             }
         }
+        out.trim_end().to_string()
     }
 
     fn rule(widths: &[usize], left: char, mid: char, right: char) -> String {
