@@ -1,5 +1,6 @@
--- Every nova-compute service of a cell, soft-deleted ones too, to tell "deleted" from "never existed".
-SELECT host, deleted, disabled
+-- Every nova-compute service of a cell, soft-deleted ones too, to tell "deleted" from "never existed";
+-- version (the service's RPC object version) and last heartbeat for the upgrade and two-cells checks.
+SELECT host, deleted, disabled, version, COALESCE(last_seen_up, updated_at, created_at)
 FROM services
 WHERE `binary` = 'nova-compute' AND host IS NOT NULL
 ORDER BY host, deleted

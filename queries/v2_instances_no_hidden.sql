@@ -1,4 +1,5 @@
--- Instances before Train added `hidden` (cross-cell resize): nothing is hidden there.
-SELECT uuid, display_name, host, availability_zone, vm_state, deleted, 0
+-- Instances before Train added `hidden` (main 399, cross-cell resize): nothing is hidden there.
+SELECT uuid, display_name, host, availability_zone, vm_state, deleted, 0,
+       COALESCE(deleted_at, updated_at, created_at) AS changed_at
 FROM instances
 ORDER BY uuid

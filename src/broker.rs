@@ -59,14 +59,14 @@ pub fn parse_transport_url(raw: &str) -> Result<Transport, String> {
     if scheme != "rabbit" && scheme != "kombu" {
         return Ok(Transport::Other { scheme });
     }
-    let mut end = rest.find(['/', '?']).unwrap_or(rest.len());
-    // A password written unencoded may hold '/' or '?': then the userinfo runs to the last '@'.
-    // Cut at the first one instead, and "user:1234" of "user:1234/x@host" would be probed and shown.
-    if !rest[..end].contains('@')
-        && let Some(at) = rest.rfind('@')
-    {
-        end = rest[at..].find(['/', '?']).map_or(rest.len(), |i| at + i);
-    }
+    // The netloc ends at the first '/', '?' or '#' after the last '@': a password written unencoded may
+    // hold any of them, and cutting earlier would show a piece of it as a broker.
+    let end = {
+        let from = rest.rfind('@').unwrap_or(0);
+        rest[from..]
+            .find(['/', '?', '#'])
+            .map_or(rest.len(), |i| from + i)
+    };
     let (netloc, tail) = rest.split_at(end);
     let query = tail.split_once('?').map_or("", |(_, q)| q);
     let tls = query.split('&').any(|kv| {
@@ -75,9 +75,22 @@ pub fn parse_transport_url(raw: &str) -> Result<Transport, String> {
             && ["1", "true", "yes", "on"].contains(&v.to_ascii_lowercase().as_str())
     });
     let mut endpoints = Vec::new();
-    for (i, part) in netloc.split(',').enumerate() {
-        // The password may itself contain '@' when not percent-encoded; the host follows the last one.
-        let hostport = part.rsplit_once('@').map_or(part, |(_, h)| h);
+    // Split as oslo.messaging's TransportURL.parse does, refusing the lists where a password's own ','
+    // or '@' would make a piece of it pass for a broker (which would then be shown and looked up in DNS).
+    let hosts = match crate::dburl::split_hosts(netloc) {
+        Some(h) => h,
+        // One '@' in all: the password holds ','; only what follows the '@' names brokers.
+        None if netloc.matches('@').count() == 1 => netloc
+            .rsplit_once('@')
+            .map_or("", |(_, h)| h)
+            .split(',')
+            .map(|h| (None, false, h))
+            .collect(),
+        None => {
+            return Err("the broker list is ambiguous: brokers with and without user:password, different users, or a ',' or '@' in a password not written as %2C or %40; not probed".into());
+        }
+    };
+    for (i, (_, _, hostport)) in hosts.into_iter().enumerate() {
         if hostport.is_empty() {
             continue;
         }
@@ -98,6 +111,13 @@ pub fn parse_transport_url(raw: &str) -> Result<Transport, String> {
         };
         if host.is_empty() {
             return Err(format!("broker {} has no host name", i + 1));
+        }
+        // Not echoed: text that is no host name may be a piece of a password.
+        if !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._:".contains(c))
+        {
+            return Err(format!("broker {} has an invalid host name", i + 1));
         }
         let port = match port {
             None | Some("") => DEFAULT_PORT,
@@ -434,12 +454,28 @@ mod tests {
     #[test]
     fn transport_urls_as_oslo_messaging_writes_them() {
         assert_eq!(
-            parse_transport_url("rabbit://nova:s3cr@t@mq1:5673,nova:pw@mq2,[fd00::1]:5674/child1")
-                .unwrap(),
+            parse_transport_url(
+                "rabbit://nova:s3cr@t@mq1:5673,nova:pw@mq2,nova:x@[fd00::1]:5674/child1"
+            )
+            .unwrap(),
             Transport::Amqp {
                 endpoints: vec![ep("mq1", 5673), ep("mq2", 5672), ep("fd00::1", 5674)],
                 tls: false
             }
+        );
+        // oslo.messaging only warns about a list mixing brokers with and without credentials; here it
+        // is what a ',' in a password looks like, so no piece of it is taken for a broker.
+        assert_eq!(
+            parse_transport_url("rabbit://nova:1,LEAKME1:2,x@h:1/").unwrap(),
+            Transport::Amqp {
+                endpoints: vec![ep("h", 1)],
+                tls: false
+            }
+        );
+        let err = parse_transport_url("rabbit://nova:1,LEAKME1:2,x@h:1,y@h2:1/").unwrap_err();
+        assert!(
+            err.contains("ambiguous") && !err.contains("LEAKME1"),
+            "{err}"
         );
         assert_eq!(
             parse_transport_url("rabbit://u:p@mq:5671/?ssl=1").unwrap(),

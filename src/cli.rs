@@ -128,11 +128,11 @@ pub struct TopologyArgs {
     /// Read a cell's database password from the first line of a file. Repeatable.
     #[arg(long = "password-file", value_name = "CELL=PATH")]
     pub password_file: Vec<String>,
-    /// Seconds to wait for each database server to accept a connection [default: 10].
-    #[arg(long, value_name = "SECS")]
+    /// Seconds to wait for each database server to accept a connection, 1 to 86400 [default: 10].
+    #[arg(long, value_name = "SECS", value_parser = crate::config::parse_connect_timeout, allow_negative_numbers = true)]
     pub connect_timeout: Option<u64>,
-    /// Seconds any one query may run [default: 600].
-    #[arg(long, value_name = "SECS")]
+    /// Seconds any one query may run, 1 to 604800 [default: 600].
+    #[arg(long, value_name = "SECS", value_parser = crate::config::parse_statement_timeout, allow_negative_numbers = true)]
     pub statement_timeout: Option<u64>,
 }
 
@@ -160,6 +160,8 @@ pub struct AuditArgs {
     pub topology: TopologyArgs,
     #[command(flatten)]
     pub v2: V2Args,
+    #[command(flatten)]
+    pub read: ReadArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: FormatArg,
@@ -169,7 +171,8 @@ pub struct AuditArgs {
     /// Also probe every cell's message brokers (the opt-in `brokers` check): connects to each AMQP host.
     #[arg(long)]
     pub brokers: bool,
-    /// Write the report to FILE atomically (temporary file in the same directory, then rename) instead of stdout.
+    /// Write the report to FILE instead of stdout: a regular file (or a symlink's target) is replaced
+    /// atomically, keeping its mode; a FIFO or device (/dev/stdout, /dev/null) is written directly.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// No progress bar and no notes on stderr; errors are still printed.
@@ -182,8 +185,8 @@ pub struct AuditArgs {
     #[arg(long)]
     pub ignore_flavor_access: bool,
     /// Seconds: a difference on an instance changed this recently (either side) is reported as
-    /// lagging (info), not drift; Nova's instance_updated_at_threshold [default: 3600].
-    #[arg(long, value_name = "SECS")]
+    /// lagging (info), not drift; Nova's instance_updated_at_threshold; 0 to 315360000 [default: 3600].
+    #[arg(long, value_name = "SECS", value_parser = crate::config::parse_lag, allow_negative_numbers = true)]
     pub lag: Option<u64>,
     /// Count --lag back from this UTC time instead of now ('YYYY-MM-DD HH:MM:SS'), e.g. for a restored backup.
     #[arg(long, value_name = "TIME")]
@@ -193,6 +196,18 @@ pub struct AuditArgs {
     /// about 32 bytes per instance row) [default: stream].
     #[arg(long, value_name = "MODE", value_parser = ["stream", "hash"])]
     pub instances_mode: Option<String>,
+}
+
+/// How hard the audit may press on the databases.
+#[derive(Default, Args)]
+pub struct ReadArgs {
+    /// Databases read at the same time (config `jobs`) [default: 8].
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Databases read at the same time on one database server (same host:port or socket), e.g. every cell on
+    /// one Galera cluster (config `jobs_per_server`) [default: 1: one full scan per server at a time].
+    #[arg(long, value_name = "N")]
+    pub jobs_per_server: Option<usize>,
 }
 
 #[derive(Args)]
@@ -233,12 +248,15 @@ pub struct SyncArgs {
     /// Also update values that differ from the parent's (shown with old and new value); never done by default.
     #[arg(long)]
     pub fix_drift: bool,
-    /// Reverse the run recorded in this journal, if nothing changed its rows since.
-    #[arg(long, value_name = "JOURNAL", conflicts_with_all = ["apply", "fix_drift", "cells", "check"])]
+    /// Reverse the run recorded in this journal (only rows still exactly as it wrote them; the
+    /// statements are shown first). A partly failed undo is finished by running it again; with
+    /// --cell, only those children are undone.
+    #[arg(long, value_name = "JOURNAL", conflicts_with_all = ["apply", "fix_drift", "check"])]
     pub undo: Option<PathBuf>,
-    /// Directory for the journals of applied runs.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub journal_dir: PathBuf,
+    /// Directory for the journals of applied runs (created 0700; journals are 0600)
+    /// [default: $XDG_STATE_HOME/cellaudit, else /var/lib/cellaudit for root, else ~/.local/state/cellaudit].
+    #[arg(long, value_name = "DIR")]
+    pub journal_dir: Option<PathBuf>,
 }
 
 /// The cells v2 deployment: the API database, from which the cells are discovered.
@@ -274,13 +292,15 @@ pub struct V2Args {
 pub struct UpgradeCheckArgs {
     #[command(flatten)]
     pub v2: V2Args,
+    #[command(flatten)]
+    pub read: ReadArgs,
     /// Print oslo.upgradecheck's JSON form instead of the table.
     #[arg(long)]
     pub json: bool,
-    /// Seconds to wait for each database server to accept a connection [default: 10].
-    #[arg(long, value_name = "SECS")]
+    /// Seconds to wait for each database server to accept a connection, 1 to 86400 [default: 10].
+    #[arg(long, value_name = "SECS", value_parser = crate::config::parse_connect_timeout, allow_negative_numbers = true)]
     pub connect_timeout: Option<u64>,
-    /// Seconds any one query may run [default: 600].
-    #[arg(long, value_name = "SECS")]
+    /// Seconds any one query may run, 1 to 604800 [default: 600].
+    #[arg(long, value_name = "SECS", value_parser = crate::config::parse_statement_timeout, allow_negative_numbers = true)]
     pub statement_timeout: Option<u64>,
 }

@@ -3,13 +3,65 @@
 use crate::checks::{self, CheckDef, Expect};
 use crate::cli::{AuditArgs, ExpectArg, FormatArg, TopologyArgs};
 use crate::db::Timeouts;
-use crate::dburl::{DbUrl, Secret, mask_url};
+use crate::dburl::{DbUrl, Secret, redact};
 use crate::findings::Role;
 use crate::render::Format;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// Seconds `--connect-timeout` / `connect_timeout` may be: SQLite's busy timeout is milliseconds in a
+/// 32-bit integer, and a day is more than any server needs to answer.
+pub const CONNECT_TIMEOUT_SECS: std::ops::RangeInclusive<u64> = 1..=86_400;
+/// Seconds `--statement-timeout` / `statement_timeout` may be: up to a week.
+pub const STATEMENT_TIMEOUT_SECS: std::ops::RangeInclusive<u64> = 1..=604_800;
+/// Seconds `--lag` / `lag` may be: up to ten years (0 turns lagging off).
+pub const LAG_SECS: std::ops::RangeInclusive<u64> = 0..=315_360_000;
+
+/// A number of seconds within `range`; the message is one line naming the range.
+fn secs_in(raw: &str, range: &std::ops::RangeInclusive<u64>) -> Result<u64, String> {
+    let t = raw.trim();
+    t.parse::<u64>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            format!(
+                "must be a whole number of seconds from {} to {}",
+                range.start(),
+                range.end()
+            )
+        })
+}
+
+/// clap value parsers for the numeric flags, so out-of-range values are refused before anything runs.
+pub fn parse_connect_timeout(raw: &str) -> Result<u64, String> {
+    secs_in(raw, &CONNECT_TIMEOUT_SECS)
+}
+pub fn parse_statement_timeout(raw: &str) -> Result<u64, String> {
+    secs_in(raw, &STATEMENT_TIMEOUT_SECS)
+}
+pub fn parse_lag(raw: &str) -> Result<u64, String> {
+    secs_in(raw, &LAG_SECS)
+}
+
+/// A value from the config file checked against its range.
+fn file_secs(
+    path: &Path,
+    key: &str,
+    v: Option<u64>,
+    range: &std::ops::RangeInclusive<u64>,
+) -> Result<Option<u64>, ConfigError> {
+    match v {
+        Some(n) if !range.contains(&n) => Err(ConfigError(format!(
+            "config {}: {key} = {n} is out of range ({} to {} seconds)",
+            path.display(),
+            range.start(),
+            range.end()
+        ))),
+        other => Ok(other),
+    }
+}
 
 /// A cell to audit. A bad URL or password source is kept as an error so the other cells are still audited.
 #[derive(Debug, Clone)]
@@ -82,11 +134,21 @@ pub(crate) fn split_pair<'a>(
     shape: &str,
     raw: &'a str,
 ) -> Result<(&'a str, &'a str), ConfigError> {
+    // The value is never echoed: it may be a URL with its password, and a URL given without `NAME=`
+    // splits at its own '=' (mysql://nova:S3CRET=pw@h) into a "name" that holds part of the password.
     match raw.split_once('=') {
+        Some((k, _)) if k.contains([':', '/', '@']) => Err(ConfigError(format!(
+            "{flag} expects {shape}, but the text before the first '=' is not a name (it holds ':', '/' or '@'; was the NAME= part forgotten?)"
+        ))),
         Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => Ok((k.trim(), v.trim())),
-        _ => Err(ConfigError(format!(
-            "{flag} expects {shape}, got '{}'",
-            mask_url(raw)
+        Some((k, _)) if k.trim().is_empty() => Err(ConfigError(format!(
+            "{flag} expects {shape}, but the name before '=' is empty"
+        ))),
+        Some(_) => Err(ConfigError(format!(
+            "{flag} expects {shape}, but the value after '=' is empty"
+        ))),
+        None => Err(ConfigError(format!(
+            "{flag} expects {shape}, but the value has no '='"
         ))),
     }
 }
@@ -95,17 +157,40 @@ fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError(format!("cannot read config {}: {e}", path.display())))?;
     toml::from_str(&text).map_err(|e| {
-        let msg = e.message().replace('\n', " ");
+        let msg = hide_quoted(&e.message().replace('\n', " "));
+        // Lines are counted by the newlines before the error, so a key at the start of a line is on
+        // that line, not the one above it.
         let line = e
             .span()
-            .map(|s| format!(" at line {}", text[..s.start].lines().count().max(1)))
+            .and_then(|s| text.get(..s.start))
+            .map(|before| format!(" at line {}", before.matches('\n').count() + 1))
             .unwrap_or_default();
-        ConfigError(format!(
-            "config {}{line}: {}",
-            path.display(),
-            mask_url(&msg)
-        ))
+        ConfigError(format!("config {}{line}: {msg}", path.display()))
     })
+}
+
+/// A TOML error message with every quoted value hidden: serde quotes the offending value
+/// (`invalid type: string "mysql://u:pw@h/x", expected u64`), which may be a URL with its password.
+fn hide_quoted(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len());
+    let mut chars = msg.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '"' {
+            let mut escaped = false;
+            for d in chars.by_ref() {
+                if escaped {
+                    escaped = false;
+                } else if d == '\\' {
+                    escaped = true;
+                } else if d == '"' {
+                    break;
+                }
+            }
+            out.push_str("…\"");
+        }
+    }
+    out
 }
 
 fn read_password(cell: &str, src: &PasswordSource) -> Result<Option<Secret>, String> {
@@ -113,19 +198,40 @@ fn read_password(cell: &str, src: &PasswordSource) -> Result<Option<Secret>, Str
         (Some(_), Some(_)) => Err(format!(
             "cell '{cell}': both password_env and password_file are set; pick one"
         )),
-        (Some(var), None) => std::env::var(var)
-            .map(|v| Some(Secret::new(v)))
-            .map_err(|_| {
-                format!("cell '{cell}': environment variable {var} (password_env) is not set")
-            }),
-        (None, Some(path)) => std::fs::read_to_string(path)
-            .map(|t| Some(Secret::new(t.lines().next().unwrap_or("").to_string())))
-            .map_err(|e| {
-                format!(
-                    "cell '{cell}': cannot read password file {}: {e}",
-                    path.display()
-                )
-            }),
+        (Some(var), None) => match std::env::var(var) {
+            // An empty password is almost always a variable exported without its value.
+            Ok(v) if v.is_empty() => Err(format!(
+                "cell '{cell}': environment variable {var} (password_env) is empty"
+            )),
+            Ok(v) => Ok(Some(Secret::new(v))),
+            Err(std::env::VarError::NotUnicode(_)) => Err(format!(
+                "cell '{cell}': environment variable {var} (password_env) is not valid UTF-8"
+            )),
+            Err(std::env::VarError::NotPresent) => Err(format!(
+                "cell '{cell}': environment variable {var} (password_env) is not set"
+            )),
+        },
+        (None, Some(path)) => match std::fs::read(path) {
+            Err(e) => Err(format!(
+                "cell '{cell}': cannot read password file {}: {e}",
+                path.display()
+            )),
+            Ok(bytes) => {
+                let first = bytes.split(|b| *b == b'\n').next().unwrap_or(&[]);
+                let first = first.strip_suffix(b"\r").unwrap_or(first);
+                match std::str::from_utf8(first) {
+                    Ok("") => Err(format!(
+                        "cell '{cell}': password file {} is empty (the password is its first line)",
+                        path.display()
+                    )),
+                    Ok(pw) => Ok(Some(Secret::new(pw))),
+                    Err(_) => Err(format!(
+                        "cell '{cell}': the first line of password file {} is not valid UTF-8",
+                        path.display()
+                    )),
+                }
+            }
+        },
         (None, None) => Ok(None),
     }
 }
@@ -146,7 +252,7 @@ fn cell_spec(name: &str, role: Role, raw_url: &str, src: &PasswordSource) -> Cel
         });
     let shown = match &url {
         Ok(u) => u.display_masked(),
-        Err(_) => mask_url(raw_url),
+        Err(_) => redact(raw_url),
     };
     CellSpec {
         name: name.to_string(),
@@ -231,9 +337,14 @@ fn topology(t: &TopologyArgs, file: &FileConfig) -> Result<(CellSpec, Vec<CellSp
     for c in std::iter::once(&parent).chain(&children) {
         if !valid_name(&c.name) {
             // A URL given without NAME= splits at its query's '=' into a "name" holding the password.
+            // A name holding ':', '/' or '@' may be a piece of a URL (and of its password): not echoed.
+            let shown = if c.name.contains([':', '/', '@']) {
+                "(not shown: it holds ':', '/' or '@', like a URL)".to_string()
+            } else {
+                format!("{:?}", c.name)
+            };
             return Err(ConfigError(format!(
-                "cell name '{}' is not valid (letters, digits, '-', '_', '.')",
-                mask_url(&c.name)
+                "cell name {shown} is not valid (letters, digits, '-', '_', '.')"
             )));
         }
         if !seen.insert(c.name.clone()) {
@@ -287,10 +398,25 @@ impl AuditConfig {
             Path::new(SYSTEM_CONFIG),
             t.parent.is_some() || !t.children.is_empty(),
         );
-        let file = match &path {
+        let mut file = match &path {
             Some(p) => load_file(p)?,
             None => FileConfig::default(),
         };
+        if let Some(p) = &path {
+            file.connect_timeout = file_secs(
+                p,
+                "connect_timeout",
+                file.connect_timeout,
+                &CONNECT_TIMEOUT_SECS,
+            )?;
+            file.statement_timeout = file_secs(
+                p,
+                "statement_timeout",
+                file.statement_timeout,
+                &STATEMENT_TIMEOUT_SECS,
+            )?;
+            file.lag = file_secs(p, "lag", file.lag, &LAG_SECS)?;
+        }
         let (parent, children) = topology(&args.topology, &file)?;
         let expect = match (args.expect, file.expect.as_deref()) {
             (Some(ExpectArg::All), _) | (None, Some("all")) => Expect::All,
@@ -367,8 +493,31 @@ impl AuditConfig {
     }
 }
 
+/// `--jobs`/`--jobs-per-server` (or the config file's `jobs`/`jobs_per_server`), with their defaults.
+pub fn read_limits(
+    args: &crate::cli::ReadArgs,
+    file_jobs: Option<usize>,
+    file_per_server: Option<usize>,
+) -> Result<(usize, usize), ConfigError> {
+    let pick =
+        |flag: Option<usize>, file: Option<usize>, def: usize, what: &str| match flag.or(file) {
+            Some(0) => Err(ConfigError(format!("{what} must be at least 1"))),
+            Some(n) => Ok(n),
+            None => Ok(def),
+        };
+    Ok((
+        pick(args.jobs, file_jobs, crate::limits::DEFAULT_JOBS, "--jobs")?,
+        pick(
+            args.jobs_per_server,
+            file_per_server,
+            crate::limits::DEFAULT_PER_SERVER,
+            "--jobs-per-server",
+        )?,
+    ))
+}
+
 /// `--as-of`: a UTC time as Nova writes timestamps, to audit a restored backup against the moment it was taken.
-fn parse_as_of(raw: &str) -> Result<i64, ConfigError> {
+pub(crate) fn parse_as_of(raw: &str) -> Result<i64, ConfigError> {
     let t = raw.trim();
     sqlx::types::chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S")
         .or_else(|_| sqlx::types::chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S"))
@@ -503,7 +652,8 @@ pub struct SyncConfig {
     pub yes: bool,
     pub fix_drift: bool,
     pub undo: Option<PathBuf>,
-    pub journal_dir: PathBuf,
+    /// Where journals go; `None`: the state directory ([`crate::sync::journal::default_dir`]).
+    pub journal_dir: Option<PathBuf>,
 }
 
 impl SyncConfig {
@@ -527,6 +677,7 @@ impl SyncConfig {
         let audit_args = AuditArgs {
             topology: args.topology,
             v2: crate::cli::V2Args::default(),
+            read: crate::cli::ReadArgs::default(),
             format: FormatArg::Table,
             check: sync_checks.iter().map(|c| c.to_string()).collect(),
             brokers: false,

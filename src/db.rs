@@ -1,6 +1,6 @@
 //! The database layer: one enum over the MySQL and SQLite pools, read-only snapshot sessions and generic rows; it knows no check.
 
-use crate::dburl::DbUrl;
+use crate::dburl::{DbUrl, TlsMode};
 use futures::TryStreamExt;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions, MySqlRow, MySqlSslMode};
 use sqlx::pool::PoolConnection;
@@ -162,8 +162,16 @@ impl Pool {
                     if let Some(p) = &t.password {
                         o = o.password(p.expose());
                     }
+                    // Any ssl_* option in the URL means TLS is required (dburl::TlsMode): never a silent
+                    // fallback to plaintext, which sqlx's default (Preferred) would allow.
+                    o = o.ssl_mode(match t.tls {
+                        TlsMode::Preferred => MySqlSslMode::Preferred,
+                        TlsMode::Required => MySqlSslMode::Required,
+                        TlsMode::VerifyCa => MySqlSslMode::VerifyCa,
+                        TlsMode::VerifyIdentity => MySqlSslMode::VerifyIdentity,
+                    });
                     if let Some(ca) = &t.ssl_ca {
-                        o = o.ssl_mode(MySqlSslMode::VerifyCa).ssl_ca(ca);
+                        o = o.ssl_ca(ca);
                     }
                     if let Some(c) = &t.ssl_cert {
                         o = o.ssl_client_cert(c);

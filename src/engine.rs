@@ -25,6 +25,9 @@ pub(crate) async fn read_one_open(
         error: None,
         url: spec.shown.clone(),
         schema_version: None,
+        read_seconds: None,
+        rows_read: None,
+        release: None,
     };
     let url = match &spec.url {
         Ok(u) => u,
@@ -34,6 +37,7 @@ pub(crate) async fn read_one_open(
             return (status, None, None);
         }
     };
+    let started = std::time::Instant::now();
     let result = async {
         let pool = Pool::connect(url, timeouts).await?;
         if keep_open {
@@ -50,9 +54,21 @@ pub(crate) async fn read_one_open(
         data.map(|d| (d, None))
     }
     .await;
+    status.read_seconds = Some(started.elapsed().as_secs_f64());
     match result {
         Ok((data, open)) => {
             status.schema_version = data.schema_version.clone();
+            status.rows_read = Some(
+                data.sets
+                    .values()
+                    .map(|r| r.as_ref().map_or(0, |rows| rows.len() as u64))
+                    .sum(),
+            );
+            status.release = data
+                .schema_version
+                .as_deref()
+                .and_then(crate::release::of_schema_version)
+                .map(|r| r.to_string());
             (status, Some(data), open)
         }
         Err(e) => {
@@ -61,6 +77,19 @@ pub(crate) async fn read_one_open(
             (status, None, None)
         }
     }
+}
+
+/// [`read_one_open`] once `limits` grants a read slot for the cell's server.
+pub(crate) async fn read_one_limited(
+    spec: &CellSpec,
+    sets: &[&'static Dataset],
+    timeouts: Timeouts,
+    keep_open: bool,
+    limits: &crate::limits::ReadLimits,
+) -> (CellStatus, Option<CellData>, Option<Open>) {
+    let server = spec.url.as_ref().ok().map(|u| u.server_key());
+    let _permit = limits.acquire(server.as_deref()).await;
+    read_one_open(spec, sets, timeouts, keep_open).await
 }
 
 /// Pairs each cell's pool with its session again (a session is gone if its stream was abandoned).

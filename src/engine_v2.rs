@@ -5,8 +5,9 @@ use crate::checks::CellView;
 use crate::checks::v2::{V2Cell, V2Context};
 use crate::config::CellSpec;
 use crate::db::Timeouts;
-use crate::engine::{connectivity_finding, read_one_open, union};
+use crate::engine::{connectivity_finding, read_one_limited, union};
 use crate::findings::{CellStatus, Report};
+use crate::limits::ReadLimits;
 use crate::queries::{Dataset, v2 as q};
 use crate::snapshot::CellData;
 use crate::topology_v2::{self as topo, V2Config};
@@ -16,8 +17,9 @@ async fn read(
     spec: &CellSpec,
     sets: &[&'static Dataset],
     timeouts: Timeouts,
+    limits: &ReadLimits,
 ) -> (CellStatus, Option<CellData>) {
-    let (status, data, _) = read_one_open(spec, sets, timeouts, false).await;
+    let (status, data, _) = read_one_limited(spec, sets, timeouts, false, limits).await;
     (status, data)
 }
 
@@ -58,7 +60,8 @@ async fn audit_v2_unstamped(cfg: &V2Config) -> AuditedV2 {
         std::iter::once(&[&q::CELL_MAPPINGS][..]).chain(cfg.checks.iter().map(|c| c.api_sets)),
     );
     let cell_sets = union(cfg.checks.iter().map(|c| c.cell_sets));
-    let (api_status, api_data) = read(&cfg.api, &api_sets, cfg.timeouts).await;
+    let limits = ReadLimits::new(cfg.jobs, cfg.jobs_per_server);
+    let (api_status, api_data) = read(&cfg.api, &api_sets, cfg.timeouts, &limits).await;
     let Some(api_data) = api_data else {
         let why = format!(
             "the API database could not be read, so no cell is known: {}",
@@ -93,7 +96,7 @@ async fn audit_v2_unstamped(cfg: &V2Config) -> AuditedV2 {
         .collect();
     let reads = futures::future::join_all(specs.iter().map(|s| async {
         match s {
-            Some(spec) => Some(read(spec, &cell_sets, cfg.timeouts).await),
+            Some(spec) => Some(read(spec, &cell_sets, cfg.timeouts, &limits).await),
             None => None,
         }
     }))
@@ -121,8 +124,17 @@ async fn audit_v2_unstamped(cfg: &V2Config) -> AuditedV2 {
             disabled: m.disabled,
             audited: audited[i],
             data: reads[i].as_ref().and_then(|(_, d)| d.as_ref()),
+            database: specs[i]
+                .as_ref()
+                .and_then(|s| s.url.as_ref().ok())
+                .map(|u| u.database_key()),
         })
         .collect();
+    let now = cfg.as_of.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+    });
     let ctx = V2Context {
         api: CellView {
             name: topo::API_NAME,
@@ -130,6 +142,8 @@ async fn audit_v2_unstamped(cfg: &V2Config) -> AuditedV2 {
         },
         cells,
         default_az: &cfg.default_az,
+        lag: cfg.lag.as_secs() as i64,
+        now,
     };
     for check in &cfg.checks {
         (check.run)(&ctx).record_in(check.name, &mut report);

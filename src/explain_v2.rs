@@ -110,7 +110,7 @@ fn instance_rows(a: &AuditedV2, v: &Views, uuid: &str) -> Vec<InstanceRow> {
                 mapping.columns.insert("queued_for_delete", q.to_string());
             }
         }
-        if m.build_requests.contains(uuid) {
+        if m.build_requests.contains_key(uuid) {
             mapping.columns.insert("build_request", "yes".to_string());
         }
     } else {

@@ -57,6 +57,16 @@ pub struct CellStatus {
     pub url: String,
     /// Schema revision found (`alembic_version` or `migrate_version`), when readable.
     pub schema_version: Option<String>,
+    /// Seconds spent reading this database's datasets (connect, snapshot, queries), not counting the wait for a
+    /// read slot (`--jobs`); tables the v1 instances check streams afterwards are not included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_seconds: Option<f64>,
+    /// Rows those dataset queries returned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows_read: Option<u64>,
+    /// The Nova release(s) whose `db sync` leaves that revision (see `release.rs`), when it is one Nova shipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
 }
 
 /// One thing that is wrong (or worth knowing) about one object in one cell.

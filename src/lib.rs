@@ -13,12 +13,14 @@ pub mod exit_codes;
 pub mod explain;
 pub mod explain_v2;
 pub mod findings;
+pub mod limits;
 pub mod lookup;
 pub mod merge;
 pub mod output;
 pub mod packaging;
 pub mod progress;
 pub mod queries;
+pub mod release;
 pub mod render;
 pub mod snapshot;
 pub mod sync;
@@ -52,6 +54,9 @@ pub async fn run(cli: cli::Cli) -> u8 {
         cli::Command::Audit(args) if config::wants_v2(&args.v2) => run_audit_v2(&args).await,
         cli::Command::Audit(args) => match config::AuditConfig::from_args(&args) {
             Ok(cfg) => {
+                if let Err(code) = check_output(cfg.output.as_deref()) {
+                    return code;
+                }
                 let spinner = progress::Spinner::for_stderr(cfg.quiet);
                 let mut plan = engine::V1Plan::from_config(&cfg);
                 plan.progress = spinner.as_ref().map(|s| s as &dyn progress::Progress);
@@ -106,6 +111,9 @@ pub async fn run(cli: cli::Cli) -> u8 {
 
 /// `cellaudit audit --api-db/--nova-conf`: the cells v2 audit, rendered like any other report.
 async fn run_audit_v2(args: &cli::AuditArgs) -> u8 {
+    if let Err(code) = check_output(args.output.as_deref()) {
+        return code;
+    }
     let cfg = match v2_config_of(args, &args.check) {
         Ok(c) => c,
         Err(code) => return code,
@@ -130,7 +138,11 @@ async fn run_upgrade_check(args: &cli::UpgradeCheckArgs) -> u8 {
         args.statement_timeout,
         &names,
         render::Format::Table,
-    ) {
+    )
+    .and_then(|mut c| {
+        (c.jobs, c.jobs_per_server) = config::read_limits(&args.read, None, None)?;
+        Ok(c)
+    }) {
         Ok(c) => c,
         Err(e) => {
             say_error(&e);
@@ -166,6 +178,17 @@ async fn run_upgrade_check(args: &cli::UpgradeCheckArgs) -> u8 {
     }
 }
 
+/// Refuses an `--output` that can never be written (a directory, a symlink loop) before the audit runs.
+fn check_output(output: Option<&std::path::Path>) -> Result<(), u8> {
+    match output.map(output::target) {
+        Some(Err(e)) => {
+            say_error(&e);
+            Err(exit_codes::AUDIT_ERROR)
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Renders the report and writes it where the configuration says: stdout, or a file replaced atomically.
 fn write_report(
     report: &findings::Report,
@@ -184,9 +207,8 @@ fn write_report(
     let text = match format {
         // An aborted audit keeps the last-success time of the file it replaces.
         render::Format::Prometheus => {
-            let previous = std::fs::read_to_string(path)
-                .ok()
-                .and_then(|t| render::prometheus::last_success_in(&t));
+            let previous =
+                output::previous_text(path).and_then(|t| render::prometheus::last_success_in(&t));
             render::prometheus::render(report, previous)
         }
         other => render::render(report, other),
@@ -275,6 +297,14 @@ fn v2_config_of(a: &cli::AuditArgs, checks: &[String]) -> Result<topology_v2::V2
                 checks,
                 config::format(a.format),
             )
+        })
+        .and_then(|mut c| {
+            (c.jobs, c.jobs_per_server) = config::read_limits(&a.read, None, None)?;
+            if let Some(l) = a.lag {
+                c.lag = std::time::Duration::from_secs(l);
+            }
+            c.as_of = a.as_of.as_deref().map(config::parse_as_of).transpose()?;
+            Ok(c)
         })
         .map_err(|e| {
             say_error(&e);

@@ -13,7 +13,19 @@ async fn main() -> std::process::ExitCode {
             } else {
                 0
             };
-            let _ = e.print();
+            // A bad value is one line ("error: invalid value ... : must be ..."), not a usage screen.
+            if matches!(
+                e.kind(),
+                clap::error::ErrorKind::ValueValidation | clap::error::ErrorKind::InvalidValue
+            ) {
+                let text = e.to_string();
+                eprintln!(
+                    "cellaudit: {}",
+                    text.lines().next().unwrap_or("invalid value")
+                );
+            } else {
+                let _ = e.print();
+            }
             return std::process::ExitCode::from(code);
         }
     };

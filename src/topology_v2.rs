@@ -4,7 +4,7 @@
 use crate::checks::v2::{self as v2checks, V2CheckDef};
 use crate::config::{CellSpec, ConfigError, split_pair};
 use crate::db::Timeouts;
-use crate::dburl::{DbUrl, mask_url};
+use crate::dburl::{DbUrl, redact};
 use crate::findings::Role;
 use crate::render::Format;
 use crate::v2::CellMapping;
@@ -27,6 +27,13 @@ pub struct V2Config {
     pub default_az: String,
     pub timeouts: Timeouts,
     pub format: Format,
+    /// Changes this recent are in flight, not drift (a cross-cell resize's swap, a build).
+    pub lag: std::time::Duration,
+    /// The time `lag` counts back from (epoch seconds, UTC); `None` is now.
+    pub as_of: Option<i64>,
+    /// `--jobs` / `--jobs-per-server`: databases read at once, overall and per server.
+    pub jobs: usize,
+    pub jobs_per_server: usize,
 }
 
 // Written out because `template_source` and `overrides` are URLs that carry passwords.
@@ -35,13 +42,13 @@ impl std::fmt::Debug for V2Config {
         let overrides: BTreeMap<&str, String> = self
             .overrides
             .iter()
-            .map(|(k, v)| (k.as_str(), mask_url(v)))
+            .map(|(k, v)| (k.as_str(), redact(v)))
             .collect();
         f.debug_struct("V2Config")
             .field("api", &self.api)
             .field(
                 "template_source",
-                &self.template_source.as_deref().map(mask_url),
+                &self.template_source.as_deref().map(redact),
             )
             .field("only", &self.only)
             .field("overrides", &overrides)
@@ -49,6 +56,10 @@ impl std::fmt::Debug for V2Config {
             .field("default_az", &self.default_az)
             .field("timeouts", &self.timeouts)
             .field("format", &self.format)
+            .field("lag", &self.lag)
+            .field("as_of", &self.as_of)
+            .field("jobs", &self.jobs)
+            .field("jobs_per_server", &self.jobs_per_server)
             .finish()
     }
 }
@@ -93,7 +104,7 @@ pub fn spec(name: &str, role: Role, raw: &str) -> CellSpec {
     let url = DbUrl::parse(raw).map_err(|e| format!("cell '{name}': {e}"));
     let shown = match &url {
         Ok(u) => u.display_masked(),
-        Err(_) => mask_url(raw),
+        Err(_) => redact(raw),
     };
     CellSpec {
         name: name.to_string(),
@@ -168,6 +179,10 @@ impl V2Config {
             default_az,
             timeouts: i.timeouts,
             format: i.format,
+            lag: crate::engine::DEFAULT_LAG,
+            as_of: None,
+            jobs: crate::limits::DEFAULT_JOBS,
+            jobs_per_server: crate::limits::DEFAULT_PER_SERVER,
         })
     }
 }
@@ -216,6 +231,11 @@ fn template_vars(default: &str) -> Result<BTreeMap<String, String>, String> {
         }
         None => ("", rest),
     };
+    // An '@' after the netloc means a password holding an unencoded '/', '?' or '#': Python's urlparse
+    // (and so Nova) would cut the password there and take a piece of it for the host.
+    if !netloc.is_empty() && after.contains('@') {
+        return Err("its password holds a '/', '?' or '#' that is not percent-encoded, so Nova's urlparse splits it (write %2F, %3F, %23)".into());
+    }
     let (before_frag, fragment) = after.split_once('#').unwrap_or((after, ""));
     let (path, query) = before_frag.split_once('?').unwrap_or((before_frag, ""));
     let mut v = BTreeMap::new();
@@ -387,8 +407,8 @@ pub fn resolve(
             0 => {
                 // A URL given without NAME= splits at its query's '=' into a "name" holding the password.
                 return Err(format!(
-                    "--cell-url '{}' matches no cell mapping (cells: {})",
-                    mask_url(want),
+                    "--cell-url {:?} matches no cell mapping (cells: {})",
+                    want,
                     known()
                 ));
             }
@@ -438,7 +458,7 @@ pub fn cell_spec(
             name: name.to_string(),
             role,
             url: Err(format!("cell '{name}': {e}")),
-            shown: mask_url(raw),
+            shown: redact(raw),
         },
     }
 }

@@ -1,7 +1,7 @@
 //! Typed views of a cells v2 deployment (API DB mappings and aggregates; cell services, nodes, instances) built from snapshot rows.
 
 use crate::db::Row;
-use crate::dburl::mask_url;
+use crate::dburl::redact;
 use crate::queries::v2 as q;
 use crate::snapshot::CellData;
 use std::collections::{BTreeMap, BTreeSet};
@@ -40,7 +40,7 @@ impl std::fmt::Debug for CellMapping {
             .field("name", &self.name)
             .field(
                 "database_connection",
-                &self.database_connection.as_deref().map(mask_url),
+                &self.database_connection.as_deref().map(redact),
             )
             .field("disabled", &self.disabled)
             .finish()
@@ -71,8 +71,20 @@ pub fn cell_mappings(data: &CellData) -> Result<Vec<CellMapping>, String> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct InstanceMapping {
     pub cell_uuid: Option<String>,
-    /// NULL on rows older than Stein's online migration: unknown.
+    /// `None`: NULL (a row older than Stein's online migration) or no such column (before Rocky's API 061).
     pub queued_for_delete: Option<bool>,
+    /// `None`: NULL (not yet filled by Train's online migration) or no such column (before Stein's API 062).
+    pub user_id: Option<String>,
+    /// Seconds since the epoch (UTC).
+    pub created_at: Option<i64>,
+}
+
+/// A DATETIME as the database reader gives it ('YYYY-MM-DD HH:MM:SS', UTC as Nova writes it) in epoch seconds.
+pub fn epoch(text: Option<String>) -> Option<i64> {
+    let t = text?;
+    sqlx::types::chrono::NaiveDateTime::parse_from_str(t.get(..19)?, "%Y-%m-%d %H:%M:%S")
+        .ok()
+        .map(|d| d.and_utc().timestamp())
 }
 
 /// What the API DB says about where things are.
@@ -82,7 +94,11 @@ pub struct ApiMappings {
     pub hosts: BTreeMap<String, String>,
     /// instance uuid → mapping, without map_instances' marker row.
     pub instances: BTreeMap<String, InstanceMapping>,
-    pub build_requests: BTreeSet<String>,
+    /// Build request instance uuid → when it was created (epoch seconds).
+    pub build_requests: BTreeMap<String, Option<i64>>,
+    /// Which optional columns this API DB has: `queued_for_delete` (API 061), `user_id` (API 062).
+    pub has_queued_for_delete: bool,
+    pub has_user_id: bool,
 }
 
 pub fn host_mappings(data: &CellData) -> Result<BTreeMap<String, String>, String> {
@@ -108,13 +124,23 @@ pub fn api_mappings(data: &CellData) -> Result<ApiMappings, String> {
             InstanceMapping {
                 cell_uuid: text(r, 1),
                 queued_for_delete: r.get(3).and_then(|v| v.as_int()).map(|i| i != 0),
+                user_id: text(r, 4),
+                created_at: epoch(text(r, 5)),
             },
         );
     }
+    m.has_queued_for_delete = data
+        .schema
+        .missing("instance_mappings", &["queued_for_delete"])
+        .is_none();
+    m.has_user_id = data
+        .schema
+        .missing("instance_mappings", &["user_id"])
+        .is_none();
     m.build_requests = data
         .rows(&q::BUILD_REQUESTS)?
         .iter()
-        .filter_map(|r| text(r, 0))
+        .filter_map(|r| Some((text(r, 0)?, epoch(text(r, 1)))))
         .collect();
     Ok(m)
 }
@@ -184,8 +210,21 @@ pub fn host_zones(aggs: &[ApiAggregate]) -> BTreeMap<&str, Vec<(&str, &str)>> {
 pub struct ComputeNode {
     pub host: String,
     pub hypervisor_hostname: Option<String>,
-    /// What discover_hosts trusts: 1 once it created the host mapping.
-    pub mapped: bool,
+    /// What discover_hosts trusts: 1 once it created the host mapping; `None` before Pike (main 360) had the flag.
+    pub mapped: Option<bool>,
+    /// The node's uuid, which is also its placement resource provider's uuid.
+    pub uuid: Option<String>,
+}
+
+/// One live nova-compute service row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComputeService {
+    pub host: String,
+    pub disabled: bool,
+    /// `services.version`: the service's object/RPC version (nova/objects/service.py SERVICE_VERSION).
+    pub version: Option<i64>,
+    /// Last heartbeat (or update, or creation), epoch seconds.
+    pub seen_at: Option<i64>,
 }
 
 /// A cell's compute hosts.
@@ -193,6 +232,8 @@ pub struct ComputeNode {
 pub struct CellHosts {
     /// Hosts with a live nova-compute service.
     pub services: BTreeSet<String>,
+    /// The live nova-compute service rows themselves.
+    pub service_rows: Vec<ComputeService>,
     /// Hosts whose only nova-compute services are soft-deleted.
     pub deleted_services: BTreeSet<String>,
     pub nodes: Vec<ComputeNode>,
@@ -217,6 +258,12 @@ pub fn cell_hosts(data: &CellData) -> Result<CellHosts, String> {
         if flag(r, 1) {
             deleted.insert(host);
         } else {
+            h.service_rows.push(ComputeService {
+                host: host.clone(),
+                disabled: flag(r, 2),
+                version: r.get(3).and_then(|v| v.as_int()),
+                seen_at: epoch(text(r, 4)),
+            });
             h.services.insert(host);
         }
     }
@@ -231,7 +278,8 @@ pub fn cell_hosts(data: &CellData) -> Result<CellHosts, String> {
             Some(ComputeNode {
                 host: text(r, 0)?,
                 hypervisor_hostname: text(r, 1),
-                mapped: flag(r, 2),
+                mapped: r.get(2).and_then(|v| v.as_int()).map(|i| i != 0),
+                uuid: text(r, 3),
             })
         })
         .collect();
@@ -248,6 +296,8 @@ pub struct Instance {
     pub deleted: bool,
     /// The hidden copy of a cross-cell resize (Train+): not the instance users see.
     pub hidden: bool,
+    /// When the row last changed (deleted_at, updated_at or created_at), epoch seconds.
+    pub changed_at: Option<i64>,
 }
 
 impl Instance {
@@ -278,6 +328,7 @@ pub fn instances(data: &CellData) -> Result<Vec<Instance>, String> {
                 vm_state: text(r, 4),
                 deleted: flag(r, 5),
                 hidden: flag(r, 6),
+                changed_at: epoch(text(r, 7)),
             })
         })
         .collect())
@@ -323,4 +374,77 @@ pub fn legacy(data: &CellData) -> Result<Legacy, String> {
             .collect();
     }
     Ok(l)
+}
+
+/// Uuids archived to the cell's `shadow_instances`; empty when the table is absent.
+pub fn shadow_instances(data: &CellData) -> Result<BTreeSet<String>, String> {
+    if !data.schema.has_table(q::SHADOW_INSTANCES.variants[0].table) {
+        return Ok(BTreeSet::new());
+    }
+    Ok(data
+        .rows(&q::SHADOW_INSTANCES)?
+        .iter()
+        .filter_map(|r| text(r, 0))
+        .collect())
+}
+
+/// What a request spec pins: `None` for "any AZ".
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestSpec {
+    pub availability_zone: Option<String>,
+    pub created_at: Option<i64>,
+}
+
+/// The JSON value a request spec excerpt starts with, as an AZ name: a string, or `None` for null or anything else
+/// (an excerpt cut short, or hostile bytes, reads as "not pinned" rather than failing).
+pub fn spec_az(excerpt: &str) -> Option<String> {
+    let mut values = serde_json::Deserializer::from_str(excerpt).into_iter::<serde_json::Value>();
+    match values.next() {
+        Some(Ok(serde_json::Value::String(s))) => Some(s),
+        _ => None,
+    }
+}
+
+/// Instance uuid → its request spec.
+pub fn request_specs(data: &CellData) -> Result<BTreeMap<String, RequestSpec>, String> {
+    Ok(data
+        .rows(&q::REQUEST_SPECS)?
+        .iter()
+        .filter_map(|r| {
+            Some((
+                text(r, 0)?,
+                RequestSpec {
+                    availability_zone: text(r, 1).as_deref().and_then(spec_az),
+                    created_at: epoch(text(r, 2)),
+                },
+            ))
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_az_reads_the_value_the_excerpt_starts_with() {
+        assert_eq!(spec_az(r#""az-a", "flavor": {}}"#), Some("az-a".into()));
+        assert_eq!(spec_az(r#"null, "x": 1}"#), None);
+        assert_eq!(spec_az(r#""a\"b\u00e9", "#), Some("a\"b\u{e9}".into()));
+        // Cut short by the excerpt's length, or not JSON at all: not pinned, no panic.
+        assert_eq!(spec_az(r#""az-"#), None);
+        assert_eq!(spec_az("\u{0}\n'"), None);
+        assert_eq!(spec_az(""), None);
+    }
+
+    #[test]
+    fn epoch_reads_database_datetimes() {
+        assert_eq!(epoch(Some("1970-01-01 00:01:00".into())), Some(60));
+        assert_eq!(
+            epoch(Some("2026-12-02 10:00:00.123456".into())),
+            Some(1_796_205_600)
+        );
+        assert_eq!(epoch(Some("garbage".into())), None);
+        assert_eq!(epoch(None), None);
+    }
 }

@@ -471,3 +471,60 @@ fn output_file_works_for_every_format_and_a_bad_directory_fails_cleanly() {
         run.stderr
     );
 }
+
+#[test]
+fn output_to_dev_stdout_a_symlink_and_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    // /dev/stdout is written through: the report arrives on the pipe the test reads.
+    let mut args = audit_args(sqlite_deployment());
+    args.extend([
+        "--format".into(),
+        "prometheus".into(),
+        "-o".into(),
+        "/dev/stdout".into(),
+    ]);
+    let run = cellaudit(&args);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("cellaudit_audit_success 1"),
+        "{}",
+        run.stdout
+    );
+    // A symlink stays a symlink; the file it points at gets the report, in its own directory.
+    let real = dir.path().join("real.prom");
+    std::fs::write(&real, "old").unwrap();
+    let link = dir.path().join("link.prom");
+    std::os::unix::fs::symlink("real.prom", &link).unwrap();
+    let mut args = audit_args(sqlite_deployment());
+    args.extend([
+        "--format".into(),
+        "prometheus".into(),
+        "-o".into(),
+        link.display().to_string(),
+    ]);
+    assert_eq!(cellaudit(&args).code, 2);
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        std::fs::read_to_string(&real)
+            .unwrap()
+            .contains("cellaudit_audit_success 1")
+    );
+    // A directory is refused in one line before anything is audited.
+    let mut args = audit_args(sqlite_deployment());
+    args.extend(["-o".into(), dir.path().display().to_string()]);
+    let run = cellaudit(&args);
+    assert_eq!(run.code, 255);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "cellaudit: --output {} is a directory; give a file name\n",
+            dir.path().display()
+        )
+    );
+    assert_eq!(run.stdout, "");
+}

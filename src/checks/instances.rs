@@ -529,7 +529,7 @@ impl Audit<'_> {
             .iter()
             .filter_map(|(_, r)| r[CHANGED_AT].as_int())
             .max();
-        let lagging = changed.filter(|t| self.lag > 0 && self.now - t < self.lag);
+        let lagging = changed.filter(|t| self.lag > 0 && self.now.saturating_sub(*t) < self.lag);
         for p in problems {
             let mut f = match lagging {
                 Some(t) if p.kind != "instance_in_multiple_cells" => Finding::new(

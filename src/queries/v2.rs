@@ -5,11 +5,19 @@ use super::{Dataset, Query};
 /// Read first, on its own, to discover the cells.
 pub const CELL_MAPPINGS: Dataset = Dataset {
     name: "v2_cell_mappings",
-    variants: &[Query {
-        sql: include_str!("../../queries/v2_cell_mappings.sql"),
-        table: "cell_mappings",
-        columns: &["uuid", "name", "database_connection", "disabled"],
-    }],
+    variants: &[
+        Query {
+            sql: include_str!("../../queries/v2_cell_mappings.sql"),
+            table: "cell_mappings",
+            columns: &["uuid", "name", "database_connection", "disabled"],
+        },
+        // Ocata to Queens: API migration 058 (Rocky) added `disabled`.
+        Query {
+            sql: include_str!("../../queries/v2_cell_mappings_no_disabled.sql"),
+            table: "cell_mappings",
+            columns: &["uuid", "name", "database_connection"],
+        },
+    ],
 };
 
 pub const HOST_MAPPINGS: Dataset = Dataset {
@@ -32,12 +40,27 @@ pub const INSTANCE_MAPPINGS: Dataset = Dataset {
                 "cell_id",
                 "project_id",
                 "queued_for_delete",
+                "user_id",
+                "created_at",
             ],
         },
+        // Rocky: API 061 added queued_for_delete, 062 (Stein) user_id.
+        Query {
+            sql: include_str!("../../queries/v2_instance_mappings_no_user.sql"),
+            table: "instance_mappings",
+            columns: &[
+                "instance_uuid",
+                "cell_id",
+                "project_id",
+                "queued_for_delete",
+                "created_at",
+            ],
+        },
+        // Ocata to Queens.
         Query {
             sql: include_str!("../../queries/v2_instance_mappings_no_qfd.sql"),
             table: "instance_mappings",
-            columns: &["instance_uuid", "cell_id", "project_id"],
+            columns: &["instance_uuid", "cell_id", "project_id", "created_at"],
         },
     ],
 };
@@ -47,7 +70,7 @@ pub const BUILD_REQUESTS: Dataset = Dataset {
     variants: &[Query {
         sql: include_str!("../../queries/v2_build_requests.sql"),
         table: "build_requests",
-        columns: &["instance_uuid"],
+        columns: &["instance_uuid", "created_at"],
     }],
 };
 
@@ -83,17 +106,34 @@ pub const COMPUTE_SERVICES: Dataset = Dataset {
     variants: &[Query {
         sql: include_str!("../../queries/v2_compute_services.sql"),
         table: "services",
-        columns: &["host", "binary", "deleted", "disabled"],
+        columns: &[
+            "host",
+            "binary",
+            "deleted",
+            "disabled",
+            "version",
+            "last_seen_up",
+            "updated_at",
+            "created_at",
+        ],
     }],
 };
 
 pub const COMPUTE_NODES: Dataset = Dataset {
     name: "v2_compute_nodes",
-    variants: &[Query {
-        sql: include_str!("../../queries/v2_compute_nodes.sql"),
-        table: "compute_nodes",
-        columns: &["host", "hypervisor_hostname", "mapped", "deleted"],
-    }],
+    variants: &[
+        Query {
+            sql: include_str!("../../queries/v2_compute_nodes.sql"),
+            table: "compute_nodes",
+            columns: &["host", "hypervisor_hostname", "mapped", "uuid", "deleted"],
+        },
+        // Ocata: main migration 360 (Pike) added `mapped`.
+        Query {
+            sql: include_str!("../../queries/v2_compute_nodes_no_mapped.sql"),
+            table: "compute_nodes",
+            columns: &["host", "hypervisor_hostname", "uuid", "deleted"],
+        },
+    ],
 };
 
 pub const INSTANCES: Dataset = Dataset {
@@ -110,6 +150,9 @@ pub const INSTANCES: Dataset = Dataset {
                 "vm_state",
                 "deleted",
                 "hidden",
+                "deleted_at",
+                "updated_at",
+                "created_at",
             ],
         },
         Query {
@@ -122,9 +165,32 @@ pub const INSTANCES: Dataset = Dataset {
                 "availability_zone",
                 "vm_state",
                 "deleted",
+                "deleted_at",
+                "updated_at",
+                "created_at",
             ],
         },
     ],
+};
+
+/// Uuids of the instances archived to `shadow_instances`.
+pub const SHADOW_INSTANCES: Dataset = Dataset {
+    name: "v2_shadow_instances",
+    variants: &[Query {
+        sql: include_str!("../../queries/v2_shadow_instances.sql"),
+        table: "shadow_instances",
+        columns: &["uuid"],
+    }],
+};
+
+/// Each request spec's pinned AZ (an excerpt of the serialised spec, see the query).
+pub const REQUEST_SPECS: Dataset = Dataset {
+    name: "v2_request_specs",
+    variants: &[Query {
+        sql: include_str!("../../queries/v2_request_specs.sql"),
+        table: "request_specs",
+        columns: &["instance_uuid", "spec", "created_at"],
+    }],
 };
 
 pub const LEGACY_AGGREGATES: Dataset = Dataset {

@@ -240,6 +240,9 @@ mod tests {
             error: None,
             url: String::new(),
             schema_version: None,
+            read_seconds: None,
+            rows_read: None,
+            release: None,
         };
         let mut r = Report::new(
             "cells-v1",

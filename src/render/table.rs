@@ -152,18 +152,9 @@ fn role_name(r: Role) -> String {
     format!("{r:?}").to_lowercase()
 }
 
-/// The `release` a cell carries when the report has one (added by the release detection), else none.
+/// The Nova release(s) a cell's schema version belongs to, when known.
 pub fn release_of(c: &CellStatus) -> Option<String> {
-    let v = serde_json::to_value(c).ok()?;
-    match v.get("release")? {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Null => None,
-        other => other
-            .get("name")
-            .and_then(|n| n.as_str())
-            .map(String::from)
-            .or_else(|| Some(other.to_string())),
-    }
+    c.release.clone()
 }
 
 fn heading(out: &mut String, text: &str, paint: Paint, term: &Term) {
@@ -508,6 +499,9 @@ mod tests {
             error: None,
             url: "sqlite:///x".into(),
             schema_version: None,
+            release: None,
+            read_seconds: None,
+            rows_read: None,
         };
         let mut r = Report::new(
             "cells-v1",

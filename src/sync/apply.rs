@@ -1,10 +1,10 @@
-//! Executes one child's plan in one transaction: re-checks, writes, reads each row back for the journal; and undoes a journal.
+//! Executes one child's plan in one transaction: re-checks, writes, reads each row back for the journal; and undoes a journal with statements built from its entries.
 
 use super::journal::{ChildJournal, ChildStatus, Entry, EntryAction, from_json, to_json};
-use super::plan::{Action, ChildPlan, Expect, Step};
+use super::plan::{Action, ChildPlan, Expect};
 use super::sql::{self, Bind, Table, render};
 use super::tx::Tx;
-use crate::db::{Row, Timeouts, Value};
+use crate::db::{Dialect, Row, Timeouts, Value};
 use crate::dburl::DbUrl;
 use std::collections::BTreeMap;
 
@@ -92,20 +92,23 @@ pub async fn run_steps(tx: &mut Tx, plan: &ChildPlan, hooks: &Hooks) -> Result<V
                         } else {
                             format!("{} rows", rows.len())
                         },
-                        r.iter().map(sql::literal).collect::<Vec<_>>().join(", ")
+                        r.iter()
+                            .map(|v| sql::literal(d, v))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 };
                 return Err(Stop::Conflict(format!(
                     "{} changed since the plan was made: it assumed {}, but `{}` found {found}",
                     plan.cell,
                     g.assumes,
-                    render(g.stmt.query.sql(d), &values(binds))
+                    render(d, g.stmt.query.sql(d), &values(binds))
                 )));
             }
             guard_rows.push(rows);
         }
         let binds = step.stmt.resolve(&ids).map_err(Stop::Failed)?;
-        let shown = render(step.stmt.query.sql(d), &values(binds.clone()));
+        let shown = render(d, step.stmt.query.sql(d), &values(binds.clone()));
         let done = tx
             .execute(step.stmt.query.sql(d), &binds)
             .await
@@ -149,7 +152,6 @@ pub async fn run_steps(tx: &mut Tx, plan: &ChildPlan, hooks: &Hooks) -> Result<V
             },
             id,
             row: row_map(step.table, &row),
-            undo_sql: undo_stmt(step, id, before.as_ref()).render(d),
             before,
             finding: step.fixes.as_ref().map(|f| f.text()),
             sql: shown,
@@ -159,52 +161,6 @@ pub async fn run_steps(tx: &mut Tx, plan: &ChildPlan, hooks: &Hooks) -> Result<V
         }
     }
     Ok(entries)
-}
-
-/// The statement that reverses one journaled write.
-struct Undo {
-    query: &'static sql::Q,
-    binds: Vec<Value>,
-}
-
-impl Undo {
-    fn render(&self, d: crate::db::Dialect) -> String {
-        render(self.query.sql(d), &values(self.binds.clone()))
-    }
-}
-
-fn undo_for(
-    table: &'static Table,
-    action: EntryAction,
-    id: i64,
-    before: Option<&BTreeMap<String, serde_json::Value>>,
-) -> Result<Undo, String> {
-    match action {
-        EntryAction::Insert => Ok(Undo {
-            query: &table.delete,
-            binds: vec![Value::Int(id)],
-        }),
-        EntryAction::Update if table.undo_update.is_some() => {
-            let b = before.ok_or("an update without its old values")?;
-            let get = |k: &str| b.get(k).map(from_json).unwrap_or(Value::Null);
-            Ok(Undo {
-                query: table.undo_update.as_ref().expect("checked above"),
-                binds: vec![get("value"), get("updated_at"), Value::Int(id)],
-            })
-        }
-        EntryAction::Update => Err(format!("sync never updates {}", table.name)),
-    }
-}
-
-fn undo_stmt(step: &Step, id: i64, before: Option<&BTreeMap<String, serde_json::Value>>) -> Undo {
-    let action = match step.action {
-        Action::Insert => EntryAction::Insert,
-        Action::Update { .. } => EntryAction::Update,
-    };
-    undo_for(step.table, action, id, before).unwrap_or(Undo {
-        query: &step.table.delete,
-        binds: vec![Value::Int(id)],
-    })
 }
 
 /// Applies one child's plan in one transaction. The journal is saved with status `committing` (via
@@ -220,9 +176,17 @@ pub async fn apply_child(
     if let Some(h) = &hooks.before_child {
         h(&plan.cell);
     }
-    let mut tx = Tx::begin(url, timeouts).await.map_err(|e| {
-        Stop::Failed(url.scrub(&format!("{}: cannot start the transaction: {e}", plan.cell)))
-    })?;
+    let mut tx = match Tx::begin(url, timeouts).await {
+        Ok(tx) => tx,
+        Err(e) => {
+            // A locked SQLite file or a refused connection: say why in the output and the journal.
+            let why = url.scrub(&format!("{}: cannot start the transaction: {e}", plan.cell));
+            journal.status = ChildStatus::RolledBack;
+            journal.message = Some(format!("{why}; nothing was changed in {}", plan.cell));
+            let _ = save(journal);
+            return Err(Stop::Failed(why));
+        }
+    };
     let entries = match run_steps(&mut tx, plan, hooks).await {
         Ok(e) => e,
         Err(stop) => {
@@ -266,32 +230,51 @@ pub async fn apply_child(
     }
 }
 
-/// Table, reversing statement, and the count of other rows that must not point at the row (query, id).
-type PreparedUndo = (String, Undo, Option<(&'static sql::Q, i64)>);
-
-/// One child's rows as the journal has them, checked and ready to be reversed inside an open transaction.
-pub struct UndoChild {
-    pub cell: String,
-    pub tx: Tx,
-    undos: Vec<PreparedUndo>,
+/// The SQL dialect a URL's database speaks.
+pub fn dialect_of(url: &DbUrl) -> Dialect {
+    match url {
+        DbUrl::MySql(_) => Dialect::MySql,
+        DbUrl::Sqlite { .. } => Dialect::Sqlite,
+    }
 }
 
-/// Opens a transaction in the child and checks that every journaled row is still exactly as written.
-/// Returns the problems found (each one line); nothing is changed.
-pub async fn prepare_undo(
-    child: &ChildJournal,
-    url: &DbUrl,
-    timeouts: Timeouts,
-) -> Result<UndoChild, Vec<String>> {
-    let mut tx = Tx::begin(url, timeouts).await.map_err(|e| {
-        vec![url.scrub(&format!(
-            "{}: cannot start the transaction: {e}",
-            child.cell
-        ))]
-    })?;
+/// One statement of an undo, built from one journal entry's structured fields alone (table,
+/// action, id, `before`): never from text in the journal. The preview shows these, and `run`
+/// executes these, so what the operator confirms is what runs.
+pub struct UndoStep {
+    table: &'static Table,
+    id: i64,
+    /// The row as the sync left it; the current row must be identical for the step to run.
+    expect: BTreeMap<String, serde_json::Value>,
+    query: &'static sql::Q,
+    binds: Vec<Value>,
+    /// Counts rows that still point at the row (insert of an aggregate or flavor): must be 0.
+    refs: Option<&'static sql::Q>,
+}
+
+impl UndoStep {
+    fn check(&self, d: Dialect) -> String {
+        render(d, self.table.row.sql(d), &values(vec![Value::Int(self.id)]))
+    }
+
+    fn refs_check(&self, d: Dialect) -> Option<(String, Vec<Value>)> {
+        self.refs.map(|q| {
+            let binds = vec![Value::Int(self.id); sql::placeholders(q.sql(d))];
+            (render(d, q.sql(d), &values(binds.clone())), binds)
+        })
+    }
+
+    pub fn statement(&self, d: Dialect) -> String {
+        render(d, self.query.sql(d), &values(self.binds.clone()))
+    }
+}
+
+/// The statements that reverse one child's journaled writes, newest first; or every reason the
+/// journal's entries cannot be reversed (a table or action sync never writes, an update without its old values).
+pub fn undo_steps(child: &ChildJournal) -> Result<Vec<UndoStep>, Vec<String>> {
+    let mut steps = Vec::new();
     let mut problems = Vec::new();
-    let mut undos = Vec::new();
-    for e in &child.entries {
+    for e in child.entries.iter().rev() {
         let Some(table) = sql::table(&e.table) else {
             problems.push(format!(
                 "{}: the journal names table '{}', which sync never writes",
@@ -299,51 +282,125 @@ pub async fn prepare_undo(
             ));
             continue;
         };
-        let undo = match undo_for(table, e.action, e.id, e.before.as_ref()) {
-            Ok(u) => u,
-            Err(why) => {
-                problems.push(format!("{}: {} id {}: {why}", child.cell, e.table, e.id));
-                continue;
+        let (query, binds) = match e.action {
+            EntryAction::Insert => (&table.delete, vec![Value::Int(e.id)]),
+            EntryAction::Update => {
+                let (Some(q), Some(b)) = (table.undo_update.as_ref(), e.before.as_ref()) else {
+                    problems.push(format!(
+                        "{}: {} id {}: sync never updates {} this way, or the entry lacks the old values",
+                        child.cell, e.table, e.id, e.table
+                    ));
+                    continue;
+                };
+                let get = |k: &str| b.get(k).map(from_json).unwrap_or(Value::Null);
+                (q, vec![get("value"), get("updated_at"), Value::Int(e.id)])
             }
         };
-        match read_row(&mut tx, table, e.id).await {
+        if e.row.get("id") != Some(&serde_json::Value::from(e.id)) {
+            problems.push(format!(
+                "{}: {} entry id {} does not match the id of its row",
+                child.cell, e.table, e.id
+            ));
+            continue;
+        }
+        steps.push(UndoStep {
+            table,
+            id: e.id,
+            expect: e.row.clone(),
+            query,
+            binds,
+            refs: table
+                .refs
+                .as_ref()
+                .filter(|_| e.action == EntryAction::Insert),
+        });
+    }
+    if problems.is_empty() {
+        Ok(steps)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The undo of one child as the operator is shown it, in the order it runs: the transaction, the
+/// re-read of every row (which must equal the journal's), then newest first each reference count
+/// (which must be 0) and reversing statement, and COMMIT.
+pub fn undo_script(d: Dialect, steps: &[UndoStep]) -> String {
+    let mut o = String::new();
+    o.push_str(match d {
+        Dialect::MySql => "START TRANSACTION;\n",
+        Dialect::Sqlite => "BEGIN IMMEDIATE;\n",
+    });
+    for s in steps.iter().rev() {
+        o.push_str(&format!(
+            "{};  -- re-check, must find the row exactly as the sync left it\n",
+            s.check(d)
+        ));
+    }
+    for s in steps {
+        if let Some((q, _)) = s.refs_check(d) {
+            o.push_str(&format!("{q};  -- re-check, must count 0\n"));
+        }
+        o.push_str(&format!("{};\n", s.statement(d)));
+    }
+    o.push_str("COMMIT;\n");
+    o
+}
+
+/// One child's rows as the journal has them, checked and ready to be reversed inside an open transaction.
+pub struct UndoChild {
+    pub cell: String,
+    pub tx: Tx,
+    steps: Vec<UndoStep>,
+}
+
+/// Opens a transaction in the child and checks, in the order [`undo_script`] shows, that every
+/// journaled row is still exactly as written. Returns the problems found (each one line); nothing is changed.
+pub async fn prepare_undo(
+    cell: &str,
+    steps: Vec<UndoStep>,
+    url: &DbUrl,
+    timeouts: Timeouts,
+) -> Result<UndoChild, Vec<String>> {
+    let mut tx = Tx::begin(url, timeouts)
+        .await
+        .map_err(|e| vec![url.scrub(&format!("{cell}: cannot start the transaction: {e}"))])?;
+    let mut problems = Vec::new();
+    for s in steps.iter().rev() {
+        match read_row(&mut tx, s.table, s.id).await {
             Err(stop) => problems.push(url.scrub(stop.message())),
             Ok(None) => problems.push(format!(
-                "{}: {} row id {} is gone since the sync wrote it",
-                child.cell, e.table, e.id
+                "{cell}: {} row id {} is gone since the sync wrote it",
+                s.table.name, s.id
             )),
             Ok(Some(row)) => {
-                let now = row_map(table, &row);
-                if now != e.row {
+                let now = row_map(s.table, &row);
+                if now != s.expect {
                     let changed: Vec<String> = now
                         .iter()
-                        .filter(|(k, v)| e.row.get(*k) != Some(*v))
+                        .filter(|(k, v)| s.expect.get(*k) != Some(*v))
                         .map(|(k, v)| {
-                            format!("{k}: {} -> {v}", e.row.get(k).cloned().unwrap_or_default())
+                            format!(
+                                "{k}: {} -> {v}",
+                                s.expect.get(k).cloned().unwrap_or_default()
+                            )
                         })
                         .collect();
-                    problems.push(format!(
-                        "{}: {} row id {} changed since the sync wrote it ({})",
-                        child.cell,
-                        e.table,
-                        e.id,
+                    problems.push(sql::comment_text(&format!(
+                        "{cell}: {} row id {} changed since the sync wrote it ({})",
+                        s.table.name,
+                        s.id,
                         changed.join(", ")
-                    ));
+                    )));
                 }
             }
         }
-        let refs = table
-            .refs
-            .as_ref()
-            .filter(|_| e.action == EntryAction::Insert)
-            .map(|q| (q, e.id));
-        undos.push((e.table.clone(), undo, refs));
     }
     if problems.is_empty() {
         Ok(UndoChild {
-            cell: child.cell.clone(),
+            cell: cell.to_string(),
             tx,
-            undos,
+            steps,
         })
     } else {
         tx.rollback().await;
@@ -352,15 +409,15 @@ pub async fn prepare_undo(
 }
 
 impl UndoChild {
-    /// Reverses the journaled writes, newest first, and commits; returns the statements run.
+    /// Runs the reversing statements, newest first, and commits; returns the statements run.
     pub async fn run(mut self) -> Result<Vec<String>, String> {
         let d = self.tx.dialect();
         let mut done = Vec::new();
-        let undos = std::mem::take(&mut self.undos);
-        for (table, undo, refs) in undos.into_iter().rev() {
-            if let Some((q, id)) = refs {
+        let steps = std::mem::take(&mut self.steps);
+        for s in &steps {
+            if let Some((shown, binds)) = s.refs_check(d) {
+                let q = s.refs.expect("refs_check is Some only with refs");
                 // Every row the run hung on this one is gone by now; anything left was added by someone else.
-                let binds = vec![Value::Int(id); sql::placeholders(q.sql(d))];
                 let n = self
                     .tx
                     .fetch(q.sql(d), &binds)
@@ -370,24 +427,30 @@ impl UndoChild {
                 if n != Some(0) {
                     self.tx.rollback().await;
                     return Err(format!(
-                        "{}: {table} row id {id} is now used by rows the sync did not write; undo refused, nothing changed",
-                        self.cell
+                        "{}: {} row id {} is now used by rows the sync did not write (`{shown}` found {}); undo refused, nothing changed",
+                        self.cell,
+                        s.table.name,
+                        s.id,
+                        n.map_or("nothing".to_string(), |n| n.to_string())
                     ));
                 }
             }
-            let shown = undo.render(d);
-            match self.tx.execute(undo.query.sql(d), &undo.binds).await {
+            let shown = s.statement(d);
+            match self.tx.execute(s.query.sql(d), &s.binds).await {
                 Ok(r) if r.rows == 1 => done.push(shown),
                 Ok(r) => {
                     self.tx.rollback().await;
                     return Err(format!(
-                        "{}: `{shown}` changed {} rows of {table}, 1 expected; rolled back",
-                        self.cell, r.rows
+                        "{}: `{shown}` changed {} rows of {}, 1 expected; rolled back, nothing changed",
+                        self.cell, r.rows, s.table.name
                     ));
                 }
                 Err(e) => {
                     self.tx.rollback().await;
-                    return Err(format!("{}: `{shown}`: {e}; rolled back", self.cell));
+                    return Err(format!(
+                        "{}: `{shown}`: {e}; rolled back, nothing changed",
+                        self.cell
+                    ));
                 }
             }
         }

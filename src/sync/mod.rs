@@ -180,8 +180,19 @@ async fn apply_plan(
                 entries: Vec::new(),
             })
             .collect(),
+        checksum: String::new(),
     };
-    let mut jf = match JournalFile::create(&cfg.journal_dir, journal, stamp) {
+    let dir = match &cfg.journal_dir {
+        Some(d) => d.clone(),
+        None => match journal::default_dir_here() {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("cellaudit sync: {e}; nothing was changed");
+                return exit_codes::AUDIT_ERROR;
+            }
+        },
+    };
+    let mut jf = match JournalFile::create(&dir, journal, stamp) {
         Ok(j) => j,
         Err(e) => {
             eprintln!("cellaudit sync: {e}; nothing was changed");
@@ -314,26 +325,48 @@ async fn undo(
     out: &mut dyn Write,
     confirm: Confirm<'_>,
 ) -> u8 {
-    let j = match journal::read(path) {
+    let mut jf = match JournalFile::open(path) {
         Ok(j) => j,
         Err(e) => {
             eprintln!("cellaudit sync: {e}");
             return exit_codes::AUDIT_ERROR;
         }
     };
-    let todo: Vec<&ChildJournal> = j
+    for c in &cfg.cells {
+        if !jf.journal.children.iter().any(|j| &j.cell == c) {
+            eprintln!("cellaudit sync: --cell {c}: the journal records nothing for this child");
+            return exit_codes::AUDIT_ERROR;
+        }
+    }
+    let undone: Vec<String> = jf
+        .journal
+        .children
+        .iter()
+        .filter(|c| c.status == ChildStatus::Undone)
+        .map(|c| c.cell.clone())
+        .collect();
+    let todo: Vec<ChildJournal> = jf
+        .journal
         .children
         .iter()
         .filter(|c| c.status.may_have_rows() && !c.entries.is_empty())
+        .filter(|c| cfg.cells.is_empty() || cfg.cells.contains(&c.cell))
+        .cloned()
         .collect();
     if todo.is_empty() {
-        say(
-            out,
-            "The journal records no committed rows: nothing to undo.\n",
-        );
+        let mut t = String::from("The journal records no committed rows left to undo");
+        if !undone.is_empty() {
+            t.push_str(&format!(
+                " ({} already undone)",
+                crate::checks::join_names(&undone)
+            ));
+        }
+        say(out, &format!("{t}: nothing to undo.\n"));
         return exit_codes::SYNC_DONE;
     }
+    // Every statement comes from the entries' structured fields; the preview shows exactly those.
     let mut targets = Vec::new();
+    let mut problems = Vec::new();
     for c in &todo {
         let Some(spec) = cfg.audit.children.iter().find(|s| s.name == c.cell) else {
             eprintln!(
@@ -349,17 +382,50 @@ async fn undo(
             );
             return exit_codes::SYNC_REFUSED;
         }
-        match &spec.url {
-            Ok(u) => targets.push((*c, u)),
+        let url = match &spec.url {
+            Ok(u) => u,
             Err(e) => {
                 eprintln!("cellaudit sync: {e}");
                 return exit_codes::AUDIT_ERROR;
             }
+        };
+        match apply::undo_steps(c) {
+            Ok(steps) => targets.push((c, url, steps)),
+            Err(p) => problems.extend(p),
         }
     }
-    say(out, &render::undo_preview(&j));
-    let rows: usize = todo.iter().map(|c| c.entries.len()).sum();
-    let names: Vec<&str> = todo.iter().map(|c| c.cell.as_str()).collect();
+    if !problems.is_empty() {
+        let mut t =
+            String::from("Refusing to undo: the journal holds entries sync cannot reverse:\n");
+        for p in &problems {
+            t.push_str(&format!("  {}\n", sql::comment_text(p)));
+        }
+        t.push_str("Nothing was changed.\n");
+        say(out, &t);
+        return exit_codes::SYNC_REFUSED;
+    }
+    let mut preview = format!(
+        "cellaudit sync --undo: reversing the run of {} (parent '{}'); these statements run, in this order:\n",
+        sql::comment_text(&jf.journal.started_at),
+        sql::comment_text(&jf.journal.parent)
+    );
+    if !undone.is_empty() {
+        preview.push_str(&format!(
+            "-- already undone by an earlier --undo: {}\n",
+            crate::checks::join_names(&undone)
+        ));
+    }
+    for (c, url, steps) in &targets {
+        preview.push_str(&format!(
+            "\n-- == {} ({})\n",
+            c.cell,
+            sql::comment_text(&c.url)
+        ));
+        preview.push_str(&apply::undo_script(apply::dialect_of(url), steps));
+    }
+    say(out, &preview);
+    let rows: usize = targets.iter().map(|(_, _, s)| s.len()).sum();
+    let names: Vec<&str> = targets.iter().map(|(c, _, _)| c.cell.as_str()).collect();
     if let Err(code) = ask(
         confirm,
         &format!("Undo {rows} rows in {}?", crate::checks::join_names(&names)),
@@ -369,9 +435,8 @@ async fn undo(
     }
     // Every child is checked, and locked, before any is changed: undo is all or nothing as far as it can be.
     let mut ready = Vec::new();
-    let mut problems = Vec::new();
-    for (c, url) in &targets {
-        match apply::prepare_undo(c, url, cfg.audit.timeouts).await {
+    for (c, url, steps) in targets {
+        match apply::prepare_undo(&c.cell, steps, url, cfg.audit.timeouts).await {
             Ok(u) => ready.push(u),
             Err(p) => problems.extend(p),
         }
@@ -390,38 +455,75 @@ async fn undo(
         return exit_codes::SYNC_REFUSED;
     }
     let mut code = exit_codes::SYNC_DONE;
-    let mut undone = Vec::new();
+    let mut reversed = Vec::new();
+    let mut failed = Vec::new();
     let touched = |cell: &str, prefix: &str| {
         todo.iter()
             .any(|c| c.cell == cell && c.entries.iter().any(|e| e.table.starts_with(prefix)))
     };
+    let (now, _) = stamp_now();
     for u in ready {
         let cell = u.cell.clone();
-        match u.run().await {
+        let result = u.run().await;
+        // The journal records each child's outcome as soon as it is known, so a later --undo
+        // skips what is undone and finishes the rest.
+        if let Some(j) = jf.journal.child_mut(&cell) {
+            match &result {
+                Ok(done) => {
+                    j.status = ChildStatus::Undone;
+                    j.message = Some(format!("undone at {now} UTC: {} rows reversed", done.len()));
+                }
+                Err(e) => {
+                    j.message = Some(format!("undo failed at {now} UTC: {e}"));
+                }
+            }
+        }
+        let saved = jf.save();
+        match result {
             Ok(done) => {
                 say(
                     out,
                     &format!("{cell}: undone, {} rows reversed\n", done.len()),
                 );
-                undone.push(cell);
+                for s in &done {
+                    say(out, &format!("  {s};\n"));
+                }
+                reversed.push(cell);
             }
             Err(e) => {
                 say(out, &format!("{cell}: NOT undone: {e}\n"));
+                failed.push(cell);
                 code = exit_codes::SYNC_ROLLED_BACK;
             }
         }
+        if let Err(e) = saved {
+            say(
+                out,
+                &format!("WARNING: could not record the undo in the journal: {e}\n"),
+            );
+        }
     }
-    let agg: Vec<String> = undone
+    if !failed.is_empty() {
+        say(
+            out,
+            &format!(
+                "\nThe journal {} records what was undone; fix the cause and run the same --undo again to finish {} (--cell limits it to some children).\n",
+                jf.path.display(),
+                crate::checks::join_names(&failed)
+            ),
+        );
+    }
+    let agg: Vec<String> = reversed
         .iter()
         .filter(|c| touched(c, "aggregate"))
         .cloned()
         .collect();
-    let fl: Vec<String> = undone
+    let fl: Vec<String> = reversed
         .iter()
         .filter(|c| touched(c, "instance_type"))
         .cloned()
         .collect();
-    if !undone.is_empty() {
+    if !reversed.is_empty() {
         say(out, &format!("\n{}", render::caches(&agg, &fl)));
     }
     code

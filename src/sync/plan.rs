@@ -385,6 +385,7 @@ pub fn build(inp: &Inputs<'_>) -> Result<Plan, String> {
         }
         let mut cp = b.cp;
         refuse_az_conflicts(&mut cp, data);
+        refuse_undecodable(&mut cp);
         plan.children.push(cp);
     }
     Ok(plan)
@@ -1134,6 +1135,64 @@ fn refuse_az_conflicts(cp: &mut ChildPlan, data: &CellData) {
                 what: s.what.clone(),
                 reason,
             }),
+            None => keep.push(s),
+        }
+    }
+    cp.steps = keep;
+    cp.refused.extend(refused);
+}
+
+/// What the snapshot shows for bytes that are not UTF-8 (e.g. in a VARBINARY column): copying
+/// it would write U+FFFD where the parent has other bytes, and a re-audit would see them as equal.
+const UNDECODABLE: char = '\u{FFFD}';
+
+fn undecodable(v: &Value) -> bool {
+    matches!(v, Value::Text(t) if t.contains(UNDECODABLE))
+}
+
+/// Refuses every step that would write or match a value holding U+FFFD, and the steps that hang
+/// off a refused insert's new id: cellaudit copies values exactly or not at all.
+fn refuse_undecodable(cp: &mut ChildPlan) {
+    let mut dropped_slots: BTreeSet<usize> = BTreeSet::new();
+    let mut keep = Vec::new();
+    let mut refused = Vec::new();
+    for s in std::mem::take(&mut cp.steps) {
+        let stmts = std::iter::once(&s.stmt).chain(s.guards.iter().map(|g| &g.stmt));
+        let binds: Vec<&Bind> = stmts.flat_map(|st| st.binds.iter()).collect();
+        let bad_value = binds
+            .iter()
+            .any(|b| matches!(b, Bind::Value(v) if undecodable(v)))
+            || s.guards.iter().any(|g| {
+                matches!(&g.expect, Expect::OneRowWithValue { value, .. } if value.contains(UNDECODABLE))
+            });
+        let orphan = binds.iter().find_map(|b| match b {
+            Bind::NewId(k) if dropped_slots.contains(k) => Some(*k),
+            _ => None,
+        });
+        let reason = if bad_value {
+            Some(format!(
+                "a value holds bytes that are not UTF-8 (read as U+FFFD, e.g. from a VARBINARY column) or U+FFFD itself; sync copies values exactly or not at all, so copy this row by hand in {}",
+                cp.cell
+            ))
+        } else {
+            orphan.map(|k| {
+                format!(
+                    "it belongs to {}, which is not copied (see above)",
+                    cp.new_ids.get(k).cloned().unwrap_or_default()
+                )
+            })
+        };
+        match reason {
+            Some(reason) => {
+                if let Some(k) = s.defines {
+                    dropped_slots.insert(k);
+                }
+                refused.push(Refusal {
+                    finding: s.fixes.clone(),
+                    what: s.what.clone(),
+                    reason,
+                });
+            }
             None => keep.push(s),
         }
     }

@@ -1,14 +1,14 @@
 //! Text for `sync`: the plan as readable SQL with a summary per child, what an apply or undo did, Nova's caches; it touches no database.
 
-use super::journal::{ChildJournal, ChildStatus, Journal};
+use super::journal::{ChildJournal, ChildStatus};
 use super::plan::{Action, ChildPlan, Expect, Plan};
-use super::sql::{new_id_label, render};
+use super::sql::{SQLITE_NEW_IDS, comment_text, new_id_label, render, set_new_id};
 use crate::db::Dialect;
 use crate::render::text::display_safe;
 use std::fmt::Write as _;
 
-/// Data in a comment or a status line: control characters escaped (a newline cannot end the comment),
-/// long values shortened. The statements themselves are printed by `sql::render`, exactly.
+/// Data in a status line (not a comment of the script): control characters escaped, long values
+/// shortened, as every human renderer shows data ([`display_safe`]).
 fn safe(s: &str) -> String {
     display_safe(s, crate::render::text::TEXT_MAX).into_owned()
 }
@@ -35,10 +35,15 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     }
 }
 
+/// Writes `text` as one `--` comment line, data in it escaped ([`comment_text`]).
+fn comment(o: &mut String, text: &str) {
+    let _ = writeln!(o, "-- {}", comment_text(text));
+}
+
 /// One line per child: what the plan would do there.
 pub fn child_summary(c: &ChildPlan) -> String {
     if let Some(why) = &c.unavailable {
-        return format!("not planned: the child could not be read ({})", safe(why));
+        return comment_text(&format!("not planned: the child could not be read ({why})"));
     }
     let mut parts = Vec::new();
     for t in [
@@ -69,71 +74,87 @@ pub fn child_summary(c: &ChildPlan) -> String {
 }
 
 /// The dry run: every statement the apply would execute, in order, with its values inline.
+///
+/// Each child's part, from its `==` comment to its `COMMIT;`, is a script that the dialect's
+/// client runs as printed (`mariadb` or `sqlite3` on that child's database): every value is a
+/// literal that no data can leave, every word from the data is inside an escaped comment, and the
+/// ids the inserts get are carried in `@newN` variables (MySQL) or a temporary table (SQLite).
+/// Only the re-checks differ: the client shows their rows, while `--apply` stops on an unexpected one.
 pub fn plan(p: &Plan, apply: bool) -> String {
     let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "cellaudit sync: plan from the audit of parent '{}' ({}); rows are stamped {} UTC",
-        safe(&p.parent),
-        if apply {
-            "to be applied now"
-        } else {
-            "dry run: nothing is changed; --apply executes exactly these statements"
-        },
-        p.now
+    comment(
+        &mut o,
+        &format!(
+            "cellaudit sync: plan from the audit of parent '{}' ({}); rows are stamped {} UTC",
+            p.parent,
+            if apply {
+                "to be applied now"
+            } else {
+                "dry run: nothing is changed; --apply executes exactly these statements"
+            },
+            p.now
+        ),
     );
     for c in &p.children {
-        let _ = writeln!(o, "\n== {} ({})", safe(&c.cell), safe(&c.shown));
+        o.push('\n');
+        comment(&mut o, &format!("== {} ({})", c.cell, c.shown));
         let _ = writeln!(o, "-- {}", child_summary(c));
         if c.unavailable.is_some() {
             continue;
         }
+        let d = c.dialect;
         if !c.steps.is_empty() {
-            let _ = writeln!(o, "{}", begin(c.dialect));
+            let _ = writeln!(o, "{}", begin(d));
+            if d == Dialect::Sqlite && c.steps.iter().any(|s| s.defines.is_some()) {
+                let _ = writeln!(
+                    o,
+                    "CREATE TEMP TABLE IF NOT EXISTS {} (slot INTEGER PRIMARY KEY, id INTEGER NOT NULL);",
+                    SQLITE_NEW_IDS.trim_start_matches("temp.")
+                );
+            }
         }
         for s in &c.steps {
             let head = match (&s.fixes, &s.action) {
                 (_, Action::Update { old, new, .. }) => {
-                    format!(
-                        "update {}: old '{}', new '{}'",
-                        safe(&s.what),
-                        safe(old),
-                        safe(new)
-                    )
+                    format!("update {}: old '{old}', new '{new}'", s.what)
                 }
-                (Some(f), _) => format!("fixes {}: insert {}", safe(&f.text()), safe(&s.what)),
-                (None, _) => format!("  with it: {}", safe(&s.what)),
+                (Some(f), _) => format!("fixes {}: insert {}", f.text(), s.what),
+                (None, _) => format!("  with it: {}", s.what),
             };
-            let _ = writeln!(o, "-- {head}");
+            comment(&mut o, &head);
             if let Some(w) = &s.warning {
-                let _ = writeln!(o, "-- WARNING: {}", safe(w));
+                comment(&mut o, &format!("WARNING: {w}"));
             }
             for g in &s.guards {
                 let want = match &g.expect {
                     Expect::NoRow => "must find no row".to_string(),
                     Expect::SomeRow => "must find a row".to_string(),
                     Expect::OneRowWithValue { value, .. } => {
-                        format!("must find one row with value '{}'", safe(value))
+                        format!("must find one row with value '{}'", comment_text(value))
                     }
                 };
                 let _ = writeln!(
                     o,
                     "{};  -- re-check, {want}",
-                    render(g.stmt.query.sql(c.dialect), &g.stmt.binds)
+                    render(d, g.stmt.query.sql(d), &g.stmt.binds)
                 );
             }
-            let _ = writeln!(o, "{};", render(s.stmt.query.sql(c.dialect), &s.stmt.binds));
+            let _ = writeln!(o, "{};", render(d, s.stmt.query.sql(d), &s.stmt.binds));
             if let Some(slot) = s.defines {
                 let _ = writeln!(
                     o,
                     "--   {} below is the id this row gets ({})",
                     new_id_label(slot),
-                    last_id(c.dialect)
+                    last_id(d)
                 );
+                let _ = writeln!(o, "{}", set_new_id(d, slot, s.fixed_id));
             }
         }
         if !c.steps.is_empty() {
             let _ = writeln!(o, "COMMIT;");
+            if d == Dialect::Sqlite && c.steps.iter().any(|s| s.defines.is_some()) {
+                let _ = writeln!(o, "DROP TABLE {SQLITE_NEW_IDS};");
+            }
         }
         if !c.refused.is_empty() {
             let _ = writeln!(o, "-- not done:");
@@ -143,38 +164,37 @@ pub fn plan(p: &Plan, apply: bool) -> String {
                     .as_ref()
                     .map(|f| f.text())
                     .unwrap_or_else(|| r.what.clone());
-                let _ = writeln!(o, "--   {}: {}", safe(&what), safe(&r.reason));
+                comment(&mut o, &format!("  {what}: {}", r.reason));
             }
         }
         if !c.not_here.is_empty() {
-            let _ = writeln!(
-                o,
-                "-- parent members not added here, as they do not live in {}: {}",
-                safe(&c.cell),
-                safe(&c.not_here.join("; "))
+            comment(
+                &mut o,
+                &format!(
+                    "parent members not added here, as they do not live in {}: {}",
+                    c.cell,
+                    c.not_here.join("; ")
+                ),
             );
         }
         if !c.left_alone.is_empty() {
             let _ = writeln!(o, "-- left alone:");
             for l in &c.left_alone {
-                let _ = writeln!(o, "--   {}", safe(l));
+                comment(&mut o, &format!("  {l}"));
             }
         }
     }
     let _ = writeln!(o, "\nSUMMARY");
-    let names: Vec<String> = p
+    let w = p
         .children
         .iter()
-        .map(|c| display_safe(&c.cell, crate::render::text::KEY_MAX).into_owned())
-        .collect();
-    let w = names
-        .iter()
-        .map(|n| crate::render::text::width(n))
+        .map(|c| c.cell.len())
         .max()
         .unwrap_or(5)
         .max(5);
-    for (c, name) in p.children.iter().zip(&names) {
-        let pad = w - crate::render::text::width(name);
+    for c in &p.children {
+        let name = comment_text(&c.cell);
+        let pad = w.saturating_sub(crate::render::text::width(&name));
         let _ = writeln!(o, "  {name}{}  {}", " ".repeat(pad), child_summary(c));
     }
     let n = p.steps();
@@ -205,7 +225,7 @@ pub fn applied(c: &ChildJournal) -> String {
                 plural(c.entries.len(), "row written", "rows written")
             );
             for e in &c.entries {
-                let _ = writeln!(o, "  {} (id {}): {}", safe(&e.table), e.id, e.sql);
+                let _ = writeln!(o, "  {} (id {}): {}", e.table, e.id, e.sql);
             }
             o
         }
@@ -223,29 +243,16 @@ pub fn applied(c: &ChildJournal) -> String {
             "{}: not attempted (an earlier child stopped the run)\n",
             safe(&c.cell)
         ),
-        ChildStatus::Pending | ChildStatus::Committing => {
-            format!("{}: {:?}\n", safe(&c.cell), c.status)
-        }
+        ChildStatus::Undone => format!(
+            "{}: undone: {}\n",
+            safe(&c.cell),
+            safe(c.message.as_deref().unwrap_or(""))
+        ),
+        ChildStatus::Pending | ChildStatus::Committing => match &c.message {
+            Some(m) => format!("{}: {:?}: {}\n", safe(&c.cell), c.status, comment_text(m)),
+            None => format!("{}: {:?}\n", safe(&c.cell), c.status),
+        },
     }
-}
-
-/// What `--undo` is about to reverse.
-pub fn undo_preview(j: &Journal) -> String {
-    let mut o = format!(
-        "cellaudit sync --undo: reversing the run of {} (parent '{}')\n",
-        safe(&j.started_at),
-        safe(&j.parent)
-    );
-    for c in &j.children {
-        if !c.status.may_have_rows() || c.entries.is_empty() {
-            continue;
-        }
-        let _ = writeln!(o, "\n== {} ({})", safe(&c.cell), safe(&c.url));
-        for e in c.entries.iter().rev() {
-            let _ = writeln!(o, "{};", e.undo_sql);
-        }
-    }
-    o
 }
 
 /// What Nova keeps in memory, so that the operator makes the change take effect.

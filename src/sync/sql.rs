@@ -285,26 +285,109 @@ impl Stmt {
     }
 }
 
-/// A value as an SQL literal, for display only (execution always binds).
-pub fn literal(v: &Value) -> String {
+/// Whether text can be printed between single quotes as it is, in every dialect and SQL mode:
+/// printable ASCII only, and no backslash (MySQL reads `\` as an escape unless NO_BACKSLASH_ESCAPES
+/// is set, SQLite never does, so a backslash would mean different strings to different readers).
+fn plain(s: &str) -> bool {
+    s.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'\\')
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// A value as an SQL literal of `dialect`, for display only (execution always binds).
+///
+/// Text that is not [`plain`] is printed as hex, so no byte of data can end the literal, start a
+/// line, or reach a terminal: MySQL `_utf8mb4 X'..'` (a utf8mb4 string like a bound value, read
+/// the same with and without NO_BACKSLASH_ESCAPES), SQLite `CAST(X'..' AS TEXT)` (the text of
+/// those UTF-8 bytes). Quotes in plain text are doubled, which both dialects and modes accept.
+pub fn literal(dialect: Dialect, v: &Value) -> String {
     match v {
         Value::Null => "NULL".to_string(),
         Value::Int(i) => i.to_string(),
-        Value::Float(f) => f.to_string(),
-        Value::Text(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''")),
+        // Shortest round-tripping digits; an exponent keeps huge or tiny values short, and both
+        // dialects read `1.5e300` as a double.
+        Value::Float(f) if f.is_finite() => {
+            let a = f.abs();
+            if a != 0.0 && !(1e-5..1e15).contains(&a) {
+                format!("{f:e}")
+            } else {
+                f.to_string()
+            }
+        }
+        Value::Float(f) => literal(dialect, &Value::Text(f.to_string())),
+        Value::Text(s) if plain(s) => format!("'{}'", s.replace('\'', "''")),
+        Value::Text(s) => match dialect {
+            Dialect::MySql => format!("_utf8mb4 X'{}'", hex(s.as_bytes())),
+            Dialect::Sqlite => format!("CAST(X'{}' AS TEXT)", hex(s.as_bytes())),
+        },
     }
 }
 
-/// The name under which the dry run shows the id a planned insert will get.
+/// Data shown inside a `--` comment: control characters (C0, DEL, C1), the Unicode line and
+/// paragraph separators and the backslash are escaped, so data can neither end the comment (a
+/// newline would let the rest run as SQL when the text is pasted into a client) nor drive the terminal.
+pub fn comment_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if (0x80..0xa0).contains(&(c as u32)) || c == '\u{2028}' || c == '\u{2029}' => {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The name under which the dry run shows the id a planned insert will get (MySQL user variable).
 pub fn new_id_label(k: usize) -> String {
     format!("@new{}", k + 1)
 }
 
-/// Renders `sql` on one line with each `?` replaced by its value; comment lines are dropped.
+/// The SQLite temporary table that holds the ids a printed SQLite script's inserts got (SQLite has no variables).
+pub const SQLITE_NEW_IDS: &str = "temp.cellaudit_new_ids";
+
+/// How a printed statement refers to the id a planned insert got: a user variable in MySQL, a
+/// subselect of [`SQLITE_NEW_IDS`] in SQLite; the statements that set them come from [`set_new_id`].
+pub fn new_id_ref(dialect: Dialect, k: usize) -> String {
+    match dialect {
+        Dialect::MySql => new_id_label(k),
+        Dialect::Sqlite => format!("(SELECT id FROM {SQLITE_NEW_IDS} WHERE slot = {})", k + 1),
+    }
+}
+
+/// The printed statement that records the id the insert just printed got: `fixed` when the insert
+/// gives it explicitly (LAST_INSERT_ID() only reports generated ids), else the one the database generated.
+pub fn set_new_id(dialect: Dialect, k: usize, fixed: Option<i64>) -> String {
+    match (dialect, fixed) {
+        (Dialect::MySql, Some(id)) => format!("SET {} = {id};", new_id_label(k)),
+        (Dialect::MySql, None) => format!("SET {} = LAST_INSERT_ID();", new_id_label(k)),
+        (Dialect::Sqlite, Some(id)) => format!(
+            "INSERT OR REPLACE INTO {SQLITE_NEW_IDS} (slot, id) VALUES ({}, {id});",
+            k + 1
+        ),
+        (Dialect::Sqlite, None) => format!(
+            "INSERT OR REPLACE INTO {SQLITE_NEW_IDS} (slot, id) VALUES ({}, last_insert_rowid());",
+            k + 1
+        ),
+    }
+}
+
+/// Renders `sql` of `dialect` on one line with each `?` replaced by its value as a literal of that
+/// dialect and each planned id by [`new_id_ref`]; comment lines are dropped.
 ///
 /// The files in `queries/sync_*` never hold a `?` inside a literal (a unit test checks that the
 /// number of `?` matches the binds), so a plain scan is exact.
-pub fn render(sql: &str, binds: &[Bind]) -> String {
+pub fn render(dialect: Dialect, sql: &str, binds: &[Bind]) -> String {
     let body: Vec<&str> = sql
         .lines()
         .map(str::trim)
@@ -316,8 +399,8 @@ pub fn render(sql: &str, binds: &[Bind]) -> String {
     for c in body.chars() {
         if c == '?' {
             match values.next() {
-                Some(Bind::Value(v)) => out.push_str(&literal(v)),
-                Some(Bind::NewId(k)) => out.push_str(&new_id_label(*k)),
+                Some(Bind::Value(v)) => out.push_str(&literal(dialect, v)),
+                Some(Bind::NewId(k)) => out.push_str(&new_id_ref(dialect, *k)),
                 None => out.push('?'),
             }
         } else {
@@ -369,7 +452,7 @@ mod tests {
         for t in TABLES {
             for d in [Dialect::MySql, Dialect::Sqlite] {
                 assert_eq!(placeholders(t.row.sql(d)), 1, "{}", t.row.name);
-                let body = render(t.row.sql(d), &[]);
+                let body = render(d, t.row.sql(d), &[]);
                 let selected = body
                     .strip_prefix("SELECT ")
                     .and_then(|b| b.split(" FROM ").next())
@@ -394,8 +477,8 @@ mod tests {
             .chain(TABLES.iter().map(|t| &t.row));
         for q in locking {
             let (m, s) = (
-                render(q.sql(Dialect::MySql), &[]),
-                render(q.sql(Dialect::Sqlite), &[]),
+                render(Dialect::MySql, q.sql(Dialect::MySql), &[]),
+                render(Dialect::Sqlite, q.sql(Dialect::Sqlite), &[]),
             );
             if m != s {
                 assert_eq!(m, format!("{s} FOR UPDATE"), "{}", q.name);
@@ -406,6 +489,7 @@ mod tests {
     #[test]
     fn rendering_quotes_values_and_names_new_ids() {
         let s = render(
+            Dialect::MySql,
             INSERT_AGGREGATE_HOST.sql(Dialect::MySql),
             &[
                 Bind::text("2024-01-01 00:00:00"),

@@ -62,6 +62,43 @@ pub fn api_aggregates(ctx: &V2Context<'_>) -> CheckRun {
                 );
                 continue;
             }
+            // os-aggregates accepted the member because both lookups it makes run in MySQL under a
+            // case-insensitive collation (HostMapping.get_by_host, then Service.get_by_compute_host in
+            // nova/compute/api.py @20.0.0 _find_service_in_cell); the scheduler's host -> aggregates map is a
+            // Python dict keyed by the member string (nova/scheduler/host_manager.py @20.0.0 _init_aggregates),
+            // so the service host never finds this aggregate.
+            let folded: BTreeSet<(&str, &str)> = hosts
+                .iter()
+                .flat_map(|(cell, h)| {
+                    h.services
+                        .iter()
+                        .map(String::as_str)
+                        .chain(h.nodes.iter().map(|n| n.host.as_str()))
+                        .filter(|x| x.eq_ignore_ascii_case(member))
+                        .map(move |x| (x, *cell))
+                })
+                .collect();
+            if let Some((host, cell)) = folded.iter().next() {
+                run.findings.push(
+                    Finding::new(
+                        CHECK,
+                        "member_case_differs",
+                        Severity::Failure,
+                        ctx.api.name,
+                        &key,
+                        format!(
+                            "aggregate '{}' lists '{member}', but the compute host in {cell} is '{host}': the database matched them ignoring case when the member was added, the scheduler does not",
+                            agg.name
+                        ),
+                    )
+                    .impact(match agg.az() {
+                        Some(az) => format!("'{host}' is not in AZ '{az}' for the scheduler (and shows in the default AZ); remove '{member}' and add '{host}'"),
+                        None => format!("filters reading this aggregate's metadata skip '{host}'; remove '{member}' and add '{host}'"),
+                    })
+                    .values(member, host),
+                );
+                continue;
+            }
             let deleted_in: Vec<&str> = hosts
                 .iter()
                 .filter(|(_, h)| h.deleted_services.contains(member))

@@ -35,6 +35,32 @@ pub fn cell_mappings(ctx: &V2Context<'_>) -> CheckRun {
             .impact("no compute host can be mapped; `nova-manage cell_v2 create_cell` creates one"),
         );
     }
+    // Nova refuses a second mapping with the same database_connection string only from Queens
+    // (nova/cmd/manage.py @17.0.0, _non_unique_transport_url_database_connection_checker), and even then not a
+    // second spelling of it; compared here by server and database name as read.
+    let mut by_db: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
+    for c in ctx.audited() {
+        if let Some(db) = c.database.as_deref() {
+            by_db.entry(db).or_default().push(c.name);
+        }
+    }
+    for (_, names) in by_db.iter().filter(|(_, n)| n.len() > 1) {
+        run.findings.push(
+            Finding::new(
+                CHECK,
+                "cells_share_database",
+                Severity::Failure,
+                ctx.api.name,
+                &[("cell", names[1])],
+                format!(
+                    "cell mappings {} point at one database",
+                    super::super::join_names(names)
+                ),
+            )
+            .impact("every instance and host of that database appears in both cells: the scheduler and the API see each twice, and deleting one cell's mapping orphans instances of the other; remove the extra mapping (`nova-manage cell_v2 delete_cell`) once nothing is mapped to it")
+            .values(None::<()>, names),
+        );
+    }
     for c in ctx.audited().filter(|c| c.disabled) {
         run.findings.push(
             Finding::new(

@@ -4,7 +4,7 @@ use super::super::{CheckRun, join_names};
 use super::V2Context;
 use crate::findings::{Finding, Severity};
 use crate::v2::{self, Instance};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 const CHECK: &str = "instance_mappings";
 
@@ -14,6 +14,12 @@ pub fn instance_mappings(ctx: &V2Context<'_>) -> CheckRun {
         Err(skipped) => return skipped,
     };
     let mut run = CheckRun::v2_outcomes(ctx, |d| v2::instances(d).map(|_| ()));
+    // Instances archived to some cell's shadow table: before Queens, archive_deleted_rows left their mappings.
+    let archived: BTreeSet<String> = ctx
+        .readable()
+        .filter_map(|(_, d)| v2::shadow_instances(d).ok())
+        .flatten()
+        .collect();
     // uuid → every copy, with the cell it is in.
     let mut copies: BTreeMap<String, Vec<(&str, Instance)>> = BTreeMap::new();
     for (cell, data) in ctx.readable() {
@@ -76,7 +82,21 @@ pub fn instance_mappings(ctx: &V2Context<'_>) -> CheckRun {
                 .impact("GET /servers/{id} returns 404 although the instance runs; `nova-manage cell_v2 map_instances` maps it"),
             );
         }
+        // Two cell mappings naming one database show each of its instances "in both": one row, reported once
+        // as cell_mappings/cells_share_database.
+        let visible = ctx.distinct_databases(&visible);
         if visible.len() > 1 {
+            // A cross-cell resize swaps the copies' `hidden` flags one after the other (target shown first, then
+            // source hidden: conductor/tasks/cross_cell_migrate.py @21.0.0, _finish_resize_at_dest and
+            // RevertResizeTask), so for a moment both are visible. Only Train+ schemas (main 399) have the flag.
+            let in_flight = list.iter().any(|(c, _)| {
+                ctx.readable().any(|(cell, d)| {
+                    cell.name == *c && d.schema.missing("instances", &["hidden"]).is_none()
+                })
+            }) && list
+                .iter()
+                .filter(|(_, i)| i.visible())
+                .any(|(_, i)| ctx.recent(i.changed_at));
             let mapped = mapping
                 .and_then(|mp| mp.cell_uuid.as_deref())
                 .map(|u| ctx.cell_name(u));
@@ -85,11 +105,19 @@ pub fn instance_mappings(ctx: &V2Context<'_>) -> CheckRun {
                 .find(|c| Some(**c) != mapped)
                 .copied()
                 .unwrap_or(visible[0]);
+            let (severity, note) = if in_flight {
+                (
+                    Severity::Info,
+                    "; changed within --lag: a cross-cell resize shows both copies while it swaps their hidden flags",
+                )
+            } else {
+                (Severity::Failure, "")
+            };
             run.findings.push(
                 Finding::new(
                     CHECK,
                     "live_in_several_cells",
-                    Severity::Failure,
+                    severity,
                     extra,
                     &[("instance", uuid)],
                     format!(
@@ -99,7 +127,7 @@ pub fn instance_mappings(ctx: &V2Context<'_>) -> CheckRun {
                         mapped
                             .map(|c| format!("; its mapping points to {c}"))
                             .unwrap_or_default()
-                    ),
+                    ) + note,
                 )
                 .impact("two cells each run or account for the same server (bug #1775934); quota counts it twice")
                 .values(mapped, &visible),
@@ -112,7 +140,25 @@ pub fn instance_mappings(ctx: &V2Context<'_>) -> CheckRun {
         let live = live_in(uuid);
         match mapping.cell_uuid.as_deref() {
             None => {
-                if m.build_requests.contains(uuid) {
+                if let Some(created) = m.build_requests.get(uuid) {
+                    // The conductor deletes the build request once the instance exists in a cell
+                    // (conductor/manager.py schedule_and_build_instances); one older than --lag is stuck.
+                    if live.is_empty() && !ctx.recent(*created) && created.is_some() {
+                        run.findings.push(
+                            Finding::new(
+                                CHECK,
+                                "build_stuck",
+                                Severity::Warning,
+                                ctx.api.name,
+                                &key,
+                                format!(
+                                    "instance {uuid} has had a build request and a mapping without a cell for longer than --lag ({}s); no cell has the instance",
+                                    ctx.lag
+                                ),
+                            )
+                            .impact("the server shows as BUILD forever (scheduler or conductor died mid-boot); deleting the server removes the build request and the mapping"),
+                        );
+                    }
                     continue;
                 }
                 if !live.is_empty() {
@@ -178,7 +224,26 @@ pub fn instance_mappings(ctx: &V2Context<'_>) -> CheckRun {
                             ))
                             .values(target.name, &live),
                         );
-                    } else if mapping.queued_for_delete != Some(true) && unknown.is_empty() {
+                    } else if mapping.queued_for_delete == Some(true) {
+                        // Deleted and queued for delete: Nova's own bookkeeping until archive removes it.
+                    } else if archived.contains(uuid) && unknown.is_empty() {
+                        // Before Queens, archive_deleted_rows moved the instance to shadow_instances and left its
+                        // mapping and request spec; 17.0.0 nova/cmd/manage.py deletes them as it archives.
+                        run.findings.push(
+                            Finding::new(
+                                CHECK,
+                                "mapped_instance_archived",
+                                Severity::Info,
+                                ctx.api.name,
+                                &key,
+                                format!(
+                                    "instance {uuid} is mapped to {}, which archived it to shadow_instances; its mapping was left behind",
+                                    target.name
+                                ),
+                            )
+                            .impact("left by `nova-manage db archive_deleted_rows` before Queens (which keeps mappings); harmless except in server lists of deleted servers; `nova-manage db purge` removes the shadow row, the mapping must be deleted by hand"),
+                        );
+                    } else if unknown.is_empty() {
                         run.findings.push(
                             Finding::new(
                                 CHECK,
@@ -196,7 +261,7 @@ pub fn instance_mappings(ctx: &V2Context<'_>) -> CheckRun {
                         );
                     }
                 }
-                if m.build_requests.contains(uuid) && !live.is_empty() {
+                if m.build_requests.contains_key(uuid) && !live.is_empty() {
                     run.findings.push(
                         Finding::new(
                             CHECK,
@@ -216,5 +281,56 @@ pub fn instance_mappings(ctx: &V2Context<'_>) -> CheckRun {
             }
         }
     }
+    quota_columns(&m, &mut run, ctx.api.name);
     run
+}
+
+/// Mappings whose `queued_for_delete` or `user_id` is NULL, one finding per column (there may be thousands).
+/// Nova counts quota from placement only for projects whose mappings have both set, else it falls back to
+/// counting in every cell (nova/quota.py @20.0.0, _user_id_queued_for_delete_populated); online data migrations
+/// fill them (populate_queued_for_delete @18.0.0, populate_user_id @19.0.0 in nova/objects/instance_mapping.py).
+fn quota_columns(m: &v2::ApiMappings, run: &mut CheckRun, api: &str) {
+    let columns = [
+        (
+            "queued_for_delete",
+            m.has_queued_for_delete,
+            m.instances
+                .iter()
+                .filter(|(_, i)| i.queued_for_delete.is_none())
+                .map(|(u, _)| u.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "user_id",
+            m.has_user_id,
+            m.instances
+                .iter()
+                .filter(|(_, i)| i.user_id.is_none())
+                .map(|(u, _)| u.as_str())
+                .collect(),
+        ),
+    ];
+    for (column, present, nulls) in columns {
+        if !present || nulls.is_empty() {
+            continue;
+        }
+        let shown: Vec<&str> = nulls.iter().take(3).copied().collect();
+        run.findings.push(
+            Finding::new(
+                CHECK,
+                "mapping_column_null",
+                Severity::Warning,
+                api,
+                &[("column", column)],
+                format!(
+                    "{} instance mapping{} ha{} {column} NULL (e.g. {})",
+                    nulls.len(),
+                    if nulls.len() == 1 { "" } else { "s" },
+                    if nulls.len() == 1 { "s" } else { "ve" },
+                    join_names(&shown)
+                ),
+            )
+            .impact("`nova-manage db online_data_migrations` has not finished: quota for those projects is counted from every cell, not from placement, and the next release's upgrade check may refuse"),
+        );
+    }
 }

@@ -6,6 +6,7 @@ mod hosts;
 mod instances;
 mod legacy;
 mod placement;
+mod specs;
 
 use super::{CellView, CheckRun};
 use crate::findings::Outcome;
@@ -23,6 +24,8 @@ pub struct V2Cell<'a> {
     pub audited: bool,
     /// `None` when not audited or unreadable: nothing may be concluded from its absence.
     pub data: Option<&'a CellData>,
+    /// The database it was read from (server and name, no credentials), when its URL parsed.
+    pub database: Option<String>,
 }
 
 /// Everything a cells v2 check may look at.
@@ -32,9 +35,18 @@ pub struct V2Context<'a> {
     pub cells: Vec<V2Cell<'a>>,
     /// The AZ of hosts in no AZ aggregate (`[DEFAULT] default_availability_zone`).
     pub default_az: &'a str,
+    /// `--lag` in seconds: changes this recent are in flight, not drift.
+    pub lag: i64,
+    /// Epoch seconds `lag` counts back from.
+    pub now: i64,
 }
 
 impl<'a> V2Context<'a> {
+    /// Whether a change at `at` (epoch seconds) is within `--lag` of now; unknown times are not recent.
+    pub fn recent(&self, at: Option<i64>) -> bool {
+        at.is_some_and(|t| self.now - t <= self.lag)
+    }
+
     pub fn cell(&self, uuid: &str) -> Option<&V2Cell<'a>> {
         self.cells.iter().find(|c| c.uuid == uuid)
     }
@@ -51,6 +63,28 @@ impl<'a> V2Context<'a> {
             .filter(|c| c.data.is_none())
             .map(|c| c.name)
             .collect()
+    }
+
+    /// Whether two cells were read from one database (two cell mappings naming it): their rows are the same rows.
+    pub fn same_database(&self, a: &str, b: &str) -> bool {
+        let db = |n: &str| {
+            self.cells
+                .iter()
+                .find(|c| c.name == n)
+                .and_then(|c| c.database.as_deref())
+        };
+        a == b || matches!((db(a), db(b)), (Some(x), Some(y)) if x == y)
+    }
+
+    /// `names` with every cell that shares a database with an earlier one left out.
+    pub fn distinct_databases<'n>(&self, names: &[&'n str]) -> Vec<&'n str> {
+        let mut out: Vec<&'n str> = Vec::new();
+        for n in names {
+            if !out.iter().any(|o| self.same_database(o, n)) {
+                out.push(n);
+            }
+        }
+        out
     }
 
     pub fn readable(&self) -> impl Iterator<Item = (&V2Cell<'a>, &'a CellData)> {
@@ -168,16 +202,37 @@ pub const V2_CHECKS: &[V2CheckDef] = &[
         upgrade_title: Some("Instance mappings"),
         about: "every instance has a mapping to the one cell it lives in; no orphan NULL-cell mappings or leftover build requests",
         api_sets: &[&q::INSTANCE_MAPPINGS, &q::BUILD_REQUESTS],
-        cell_sets: &[&q::INSTANCES],
+        cell_sets: &[&q::INSTANCES, &q::SHADOW_INSTANCES],
         run: instances::instance_mappings,
     },
     V2CheckDef {
         name: "instance_hosts",
         upgrade_title: None,
-        about: "instances sit on compute hosts of their own cell, in the AZ of that host's aggregates (or the default AZ)",
-        api_sets: API_AGGS,
+        about: "instances sit on compute hosts of their own cell, in the AZ their request spec pinned (if any)",
+        api_sets: &[
+            &q::API_AGGREGATES,
+            &q::API_AGGREGATE_HOSTS,
+            &q::API_AGGREGATE_METADATA,
+            &q::HOST_MAPPINGS,
+            &q::REQUEST_SPECS,
+        ],
         cell_sets: &[&q::INSTANCES, &q::COMPUTE_SERVICES, &q::COMPUTE_NODES],
         run: placement::instance_hosts,
+    },
+    V2CheckDef {
+        name: "request_specs",
+        upgrade_title: Some("Request Spec Migration"),
+        about: "every live instance has a request spec; no spec outlives its instance; no spec pins an AZ without hosts",
+        api_sets: &[
+            &q::REQUEST_SPECS,
+            &q::API_AGGREGATES,
+            &q::API_AGGREGATE_HOSTS,
+            &q::API_AGGREGATE_METADATA,
+            &q::INSTANCE_MAPPINGS,
+            &q::BUILD_REQUESTS,
+        ],
+        cell_sets: &[&q::INSTANCES],
+        run: specs::request_specs,
     },
     V2CheckDef {
         name: "legacy_tables",

@@ -14,6 +14,13 @@ pub fn instance_hosts(ctx: &V2Context<'_>) -> CheckRun {
         Err(skipped) => return skipped,
     };
     let zones = v2::host_zones(&aggs);
+    // Before Newton's request specs were migrated there may be none; no spec means "not pinned" here
+    // (the request_specs check reports the missing ones).
+    let specs = ctx
+        .api
+        .data
+        .and_then(|d| v2::request_specs(d).ok())
+        .unwrap_or_default();
     let mut run = CheckRun::v2_outcomes(ctx, |d| {
         v2::cell_hosts(d)?;
         v2::instances(d).map(|_| ())
@@ -91,7 +98,15 @@ pub fn instance_hosts(ctx: &V2Context<'_>) -> CheckRun {
             if i.hidden {
                 continue;
             }
-            let Some(az) = i.availability_zone.as_deref() else {
+            // instances.availability_zone is not compared: the conductor rewrites it to the destination host's AZ
+            // on every move (conductor/tasks/migrate.py and live_migrate.py @20.0.0, get_host_availability_zone),
+            // the API shows the AZ derived from the host, and Nova lets an operator move a host with instances
+            // into another AZ aggregate. What constrains scheduling is the AZ the user asked for, kept in
+            // request_specs.spec (RequestSpec.availability_zone, nova/objects/request_spec.py @20.0.0).
+            let Some(az) = specs
+                .get(&i.uuid)
+                .and_then(|s| s.availability_zone.as_deref())
+            else {
                 continue;
             };
             let host_azs: BTreeSet<&str> = zones
@@ -118,11 +133,11 @@ pub fn instance_hosts(ctx: &V2Context<'_>) -> CheckRun {
                         cell.name,
                         &key,
                         format!(
-                            "instance {} says availability_zone '{az}', but its host '{host}' {how} '{host_az}'",
+                            "instance {} was requested in AZ '{az}' (its request spec), but its host '{host}' {how} '{host_az}'",
                             i.label()
                         ),
                     )
-                    .impact("the API shows the wrong AZ, and moves that keep the AZ (resize, migrate, unshelve) are scheduled against it")
+                    .impact(format!("the instance runs outside the AZ its user pinned (the host's aggregate changed, or it was moved to a forced host); the next migrate, evacuate or unshelve is scheduled only to hosts of '{az}', and fails with NoValidHost if none has room"))
                     .values(host_az, az),
                 );
             }
