@@ -171,20 +171,22 @@ fn mariadb_explain_and_sync_text_escape_control_characters() {
 }
 
 #[test]
-fn error_lines_quoting_input_escape_it() {
-    let r = cellaudit_env(
-        &[
-            "audit",
-            "--parent",
-            "sqlite:///nonexistent/api.sqlite",
-            "--child",
-            "bad\x1b[2Jname\x07",
-        ],
-        &[],
-    );
-    assert_eq!(r.code, 255);
+fn an_id_typed_with_escapes_is_shown_escaped() {
+    let mut a = vec![
+        "explain".to_string(),
+        "aggregate".into(),
+        "no\x1b[2Jsuch\x07".into(),
+    ];
+    a.extend(v1_topology(sqlite()));
+    let r = run(a, "100");
+    assert_safe("stdout", &r.stdout);
     assert_safe("stderr", &r.stderr);
-    assert!(r.stderr.contains("\\x1b[2J"), "{}", r.stderr);
+    assert!(
+        format!("{}{}", r.stdout, r.stderr).contains("no\\x1b[2Jsuch\\x07"),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
 }
 
 /// Headless Chromium renders the HTML report of the hostile deployment: the grid has one cell per
