@@ -288,7 +288,13 @@ fn compact_block(f: &Finding, term: &Term) -> String {
         f.kind,
         key_lines(f, "=").join(" ")
     );
-    for (i, line) in wrap(&header, term.width).into_iter().enumerate() {
+    // Continuation lines of a long header are indented, so they never look like a new finding.
+    let mut lines = wrap(&header, term.width);
+    if lines.len() > 1 {
+        let rest = lines.split_off(1).join(" ");
+        lines.extend(super::text::wrap_indented(&rest, term.width, 4));
+    }
+    for (i, line) in lines.into_iter().enumerate() {
         let shown = if i == 0 && term.color {
             format!(
                 "{}{}",
