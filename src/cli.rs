@@ -10,14 +10,7 @@ use std::path::PathBuf;
     name = "cellaudit",
     version = crate::packaging::VERSION,
     about = "Audit OpenStack Nova cells (v1 and v2) for data the databases must agree on, explain one object across cells, and sync missing rows",
-    long_about = "Audit OpenStack Nova cells for data the databases must agree on, explain one object across cells, \
-                  and sync missing rows.\n\n\
-                  Cells v1 (--parent and --child, or --config): the cell registry, aggregates with their metadata, \
-                  members and availability zones, compute hosts, flavors with extra specs and access, the instances \
-                  the parent mirrors, and (opt-in, --brokers) the message brokers.\n\
-                  Cells v2 (--api-db or --nova-conf): cell_mappings, host and instance mappings, API database \
-                  aggregates and availability zones, instance hosts, and legacy tables left in cell databases.\n\n\
-                  `cellaudit checks` lists every check. Nothing is written to a database unless `sync --apply` is given.",
+    long_about = long_about(),
     after_help = "Examples:\n  \
                   cellaudit demo                                   # a small deployment with known drift, audited\n  \
                   cellaudit audit --nova-conf /etc/nova/nova.conf  # cells v2: the API DB and every cell\n  \
@@ -44,7 +37,7 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Command {
     /// Audit a deployment: cells v1 (--parent/--child or --config) or cells v2 (--api-db or --nova-conf).
-    #[command(after_help = AUDIT_AFTER_HELP)]
+    #[command(after_help = audit_after_help())]
     Audit(AuditArgs),
     /// Build a small cells v1 deployment in SQLite with known drift and audit it.
     #[command(
@@ -58,11 +51,19 @@ pub enum Command {
     )]
     Checks,
     /// Print a shell completion script to stdout (e.g. `cellaudit completions bash > /etc/bash_completion.d/cellaudit`).
+    #[command(
+        after_help = "Examples:\n  cellaudit completions bash > /usr/share/bash-completion/completions/cellaudit\n  \
+                      cellaudit completions zsh > /usr/local/share/zsh/site-functions/_cellaudit\n  \
+                      cellaudit completions fish > ~/.config/fish/completions/cellaudit.fish"
+    )]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
     /// Print the cellaudit(1) man page (roff) to stdout, or write every page into a directory.
+    #[command(
+        after_help = "Examples:\n  cellaudit man | man -l -\n  cellaudit man --dir /usr/local/share/man/man1"
+    )]
     Man {
         /// Write cellaudit.1 and one page per subcommand into this directory instead.
         #[arg(long, value_name = "DIR")]
@@ -79,16 +80,54 @@ pub enum Command {
     UpgradeCheck(UpgradeCheckArgs),
 }
 
-const AUDIT_AFTER_HELP: &str = "Examples:
-  cellaudit audit --parent mysql://nova@db-api/nova --child child1=mysql://nova@db-c1/nova --password-env api=PW
+/// Check names of one family, from the registry the audit runs (so help never lags behind it).
+fn names<'a>(it: impl Iterator<Item = &'a str>) -> String {
+    it.collect::<Vec<_>>().join(", ")
+}
+
+fn v1_names() -> String {
+    names(crate::checks::V1_CHECKS.iter().map(|c| c.name))
+}
+
+fn opt_in_names() -> String {
+    names(crate::checks::OPT_IN_CHECKS.iter().map(|c| c.name))
+}
+
+fn v2_names() -> String {
+    names(crate::checks::v2::V2_CHECKS.iter().map(|c| c.name))
+}
+
+fn long_about() -> String {
+    format!(
+        "Audit OpenStack Nova cells for data the databases must agree on, explain one object across cells, \
+         and sync missing rows.\n\n\
+         Cells v1 (--parent and --child, or --config): the parent against every child: {}; opt-in: {} (--brokers).\n\
+         Cells v2 (--api-db or --nova-conf): the API database against every cell: {}.\n\n\
+         `cellaudit checks` says what each check covers. Nothing is written to a database unless \
+         `sync --apply` (or `sync --undo`) is given.",
+        v1_names(),
+        opt_in_names(),
+        v2_names()
+    )
+}
+
+fn audit_after_help() -> String {
+    format!(
+        "Examples:
+  cellaudit audit --parent mysql://nova@db-api/nova --child child1=mysql://nova@db-c1/nova --password-file child1=/etc/cellaudit/child1.pw
   cellaudit audit --nova-conf /etc/nova/nova.conf --format json -o /var/lib/cellaudit/report.json
   cellaudit audit --config /etc/cellaudit/cellaudit.toml --format html -o report.html
 
-Cells v1 checks: cell_registry, aggregates, aggregate_metadata, aggregate_hosts, availability_zones, hosts,
-flavors, instances, and the opt-in brokers. Cells v2 checks: cell_mappings, host_mappings, api_aggregates,
-instance_mappings, instance_hosts, legacy_tables. `cellaudit checks` says what each one covers.
+Cells v1 checks: {}; opt-in: {}.
+Cells v2 checks: {}.
+`cellaudit checks` says what each one covers.
 The table fits the terminal; when findings would not fit a table, each is printed as a compact block.
-Exit codes: 0 consistent, 1 warnings only, 2 failures, 255 the audit could not run.";
+Exit codes: 0 consistent, 1 warnings only, 2 failures, 255 the audit could not run.",
+        v1_names(),
+        opt_in_names(),
+        v2_names()
+    )
+}
 
 const EXPLAIN_AFTER_HELP: &str = "Examples:
   cellaudit explain aggregate az-west-agg --config /etc/cellaudit/cellaudit.toml
