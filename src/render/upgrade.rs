@@ -202,6 +202,49 @@ mod tests {
     use super::wrap60;
 
     #[test]
+    fn hostile_values_are_escaped_in_the_box_but_exact_in_json() {
+        use crate::findings::{CellState, CellStatus, Finding, Report, Role, Severity};
+        let hostile = "cell\x1b]0;pwned\x07\r\x08\0";
+        let mut r = Report::new(
+            "cells-v2",
+            vec![CellStatus {
+                name: hostile.into(),
+                role: Role::Cell,
+                status: CellState::Unreachable,
+                error: Some("down".into()),
+                url: "mysql://x@h/nova".into(),
+                schema_version: None,
+                release: None,
+                read_seconds: None,
+                rows_read: None,
+            }],
+        );
+        r.findings.push(Finding::new(
+            "host_mappings",
+            "unmapped_host",
+            Severity::Failure,
+            hostile,
+            &[("host", hostile)],
+            format!("host '{hostile}' has no mapping"),
+        ));
+        r.finish();
+        let spec = [super::UpgradeBox {
+            title: "Cells v2",
+            checks: &["host_mappings"],
+        }];
+        let text = super::render(&r, &spec);
+        assert!(
+            !text.chars().any(|c| c != '\n' && crate::render::text::is_unsafe(c)),
+            "{text:?}"
+        );
+        assert!(text.contains("cell\\x1b]0;pwned\\x07\\r\\x08\\x00"), "{text}");
+        let json: serde_json::Value = serde_json::from_str(&super::render_json(&r, &spec)).unwrap();
+        // The JSON form carries the data unescaped (oslo.upgradecheck's wrapping still splits at CR).
+        let details = json["checks"][0]["details"].as_str().unwrap();
+        assert!(details.contains("cell\x1b]0;pwned\x07"), "{details:?}");
+    }
+
+    #[test]
     fn details_wrap_like_textwrap() {
         let w = wrap60(
             "There is no placement-api endpoint in the service catalog. and some more words to wrap here ok",
