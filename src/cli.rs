@@ -230,11 +230,15 @@ pub struct AuditArgs {
     /// Count --lag back from this UTC time instead of now ('YYYY-MM-DD HH:MM:SS'), e.g. for a restored backup.
     #[arg(long, value_name = "TIME")]
     pub as_of: Option<String>,
-    /// How the instances check reads rows: `stream` (uuid order, merge-joined; memory stays flat) or
+    /// How the instances check reads rows: `stream` (uuid order, merge-joined; memory stays flat),
     /// `hash` (unordered uuids and row hashes sorted in memory, only differing rows re-read; faster,
-    /// about 32 bytes per instance row) [default: stream].
-    #[arg(long, value_name = "MODE", value_parser = ["stream", "hash"])]
+    /// about 32 bytes per instance row), or `auto`: hash while the databases' estimated instance rows
+    /// fit --memory-budget at 64 bytes each, else stream [default: auto].
+    #[arg(long, value_name = "MODE", value_parser = ["auto", "stream", "hash"])]
     pub instances_mode: Option<String>,
+    /// MiB `--instances-mode auto` may spend on hash mode (config `memory_budget`) [default: 512].
+    #[arg(long, value_name = "MIB")]
+    pub memory_budget: Option<u64>,
 }
 
 /// How hard the audit may press on the databases.
@@ -320,6 +324,13 @@ pub struct V2Args {
     /// The availability zone of hosts in no AZ aggregate [default: nova, or nova.conf's default_availability_zone].
     #[arg(long, value_name = "AZ")]
     pub default_az: Option<String>,
+    /// Placement's database URL, for the placement checks (or [placement] url in --config). Without it,
+    /// placement's tables are read from the API DB when it has them (Ocata to Stein).
+    #[arg(long, value_name = "URL")]
+    pub placement_db: Option<String>,
+    /// Read placement's database URL from this placement.conf's [placement_database] connection.
+    #[arg(long, value_name = "PATH", conflicts_with = "placement_db")]
+    pub placement_conf: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -333,6 +344,12 @@ pub struct UpgradeCheckArgs {
     pub v2: V2Args,
     #[command(flatten)]
     pub read: ReadArgs,
+    /// Seconds: a build younger than this is in flight, not stuck [default: 3600].
+    #[arg(long, value_name = "SECS")]
+    pub lag: Option<u64>,
+    /// Count --lag back from this UTC time instead of now ('YYYY-MM-DD HH:MM:SS'), e.g. for a restored backup.
+    #[arg(long, value_name = "TIME")]
+    pub as_of: Option<String>,
     /// Print oslo.upgradecheck's JSON form instead of the table.
     #[arg(long)]
     pub json: bool,

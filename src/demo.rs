@@ -102,7 +102,9 @@ pub async fn build_deployment(dir: &Path) -> Result<(CellSpec, Vec<CellSpec>), S
         };
         match role {
             Role::Parent => parent = Some(spec),
-            Role::Child | Role::Api | Role::Cell | Role::Cell0 => children.push(spec),
+            Role::Child | Role::Api | Role::Cell | Role::Cell0 | Role::Placement => {
+                children.push(spec)
+            }
         }
     }
     Ok((parent.ok_or("fixture has no parent")?, children))
@@ -154,6 +156,10 @@ pub async fn run(args: &DemoArgs) -> u8 {
         lag: crate::engine::DEFAULT_LAG,
         as_of: Some(FIXTURE_CLOCK),
         instances_mode: Default::default(),
+        jobs: (
+            crate::limits::DEFAULT_JOBS,
+            crate::limits::DEFAULT_PER_SERVER,
+        ),
     };
     let report = audit_v1_cells(&parent, &children, &plan).await;
     print!("{}", render::render(&report, format(args.format)));

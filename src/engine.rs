@@ -166,6 +166,8 @@ pub struct V1Plan<'a> {
     pub lag: std::time::Duration,
     /// The time `lag` counts back from (seconds since the epoch, UTC); `None` is now.
     pub as_of: Option<i64>,
+    /// `--jobs` and `--jobs-per-server`: databases whose datasets are read at once, overall and per server.
+    pub jobs: (usize, usize),
     /// How the instances check reads rows.
     pub instances_mode: crate::checks::instances::Mode,
 }
@@ -184,6 +186,7 @@ impl<'a> V1Plan<'a> {
             lag: cfg.lag,
             as_of: cfg.as_of,
             instances_mode: cfg.instances_mode,
+            jobs: cfg.jobs,
         }
     }
 }
@@ -256,14 +259,17 @@ async fn read_and_check(
             cells: 1 + children.len(),
         },
     );
+    // The permit covers the dataset reads only: a snapshot kept open for streaming holds no slot, so the
+    // instances check's parallel scans of parent and child never wait on each other.
+    let limits = crate::limits::ReadLimits::new(plan.jobs.0, plan.jobs.1);
     let parent_read = crate::progress::cell_read(
         progress,
-        read_one_open(parent, &parent_sets, plan.timeouts, keep_open),
+        read_one_limited(parent, &parent_sets, plan.timeouts, keep_open, &limits),
     );
     let child_reads = futures::future::join_all(children.iter().map(|c| {
         crate::progress::cell_read(
             progress,
-            read_one_open(c, &child_sets, plan.timeouts, keep_open),
+            read_one_limited(c, &child_sets, plan.timeouts, keep_open, &limits),
         )
     }));
     let ((pstatus, pdata, popen), creads) = tokio::join!(parent_read, child_reads);

@@ -18,6 +18,7 @@ pub mod lookup;
 pub mod merge;
 pub mod output;
 pub mod packaging;
+pub mod placement;
 pub mod progress;
 pub mod queries;
 pub mod release;
@@ -48,6 +49,10 @@ pub async fn run(cli: cli::Cli) -> u8 {
             for c in checks::v2::V2_CHECKS {
                 let mark = if c.upgrade_title.is_some() { "*" } else { " " };
                 out.push_str(&format!("{:<19}{mark} {}\n", c.name, c.about));
+            }
+            out.push_str("\nplacement (cells v2 with --placement-db/--placement-conf, or placement in the API DB; * also in upgrade-check):\n");
+            for (name, about) in placement::CHECKS {
+                out.push_str(&format!("{name:<19}* {about}\n"));
             }
             emit(&out)
         }
@@ -131,8 +136,9 @@ async fn run_upgrade_check(args: &cli::UpgradeCheckArgs) -> u8 {
         .iter()
         .filter(|c| c.upgrade_title.is_some())
         .map(|c| c.name.to_string())
+        .chain(placement::CHECKS.iter().map(|(n, _)| n.to_string()))
         .collect();
-    let cfg = match config::v2_config(
+    let mut cfg = match config::v2_config(
         &args.v2,
         args.connect_timeout,
         args.statement_timeout,
@@ -141,6 +147,10 @@ async fn run_upgrade_check(args: &cli::UpgradeCheckArgs) -> u8 {
     )
     .and_then(|mut c| {
         (c.jobs, c.jobs_per_server) = config::read_limits(&args.read, None, None)?;
+        if let Some(l) = args.lag {
+            c.lag = std::time::Duration::from_secs(l);
+        }
+        c.as_of = args.as_of.as_deref().map(config::parse_as_of).transpose()?;
         Ok(c)
     }) {
         Ok(c) => c,
@@ -149,6 +159,8 @@ async fn run_upgrade_check(args: &cli::UpgradeCheckArgs) -> u8 {
             return exit_codes::AUDIT_ERROR;
         }
     };
+    // Placement's boxes appear only where placement is found (its own database, or its tables in nova_api).
+    cfg.placement.named = false;
     let report = engine_v2::audit_v2(&cfg).await;
     // Unreadable cells are reported by the engine as `connectivity` findings: they belong in the first box.
     let boxes: Vec<(&str, Vec<&str>)> = cfg
@@ -162,6 +174,12 @@ async fn run_upgrade_check(args: &cli::UpgradeCheckArgs) -> u8 {
             }
             (c.upgrade_title.unwrap_or(c.name), shown)
         })
+        .chain(
+            placement::UPGRADE_TITLES
+                .iter()
+                .filter(|(name, _)| report.checks.iter().any(|c| c.check == *name))
+                .map(|(name, title)| (*title, vec![*name])),
+        )
         .collect();
     let spec: Vec<render::upgrade::UpgradeBox<'_>> = boxes
         .iter()
@@ -290,8 +308,9 @@ async fn run_explain_v2(args: &cli::ExplainArgs) -> u8 {
 fn v2_config_of(a: &cli::AuditArgs, checks: &[String]) -> Result<topology_v2::V2Config, u8> {
     config::topology_of(a)
         .and_then(|_| {
-            config::v2_config(
+            config::v2_config_with(
                 &a.v2,
+                a.topology.config.as_deref(),
                 a.topology.connect_timeout,
                 a.topology.statement_timeout,
                 checks,

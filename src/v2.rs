@@ -296,6 +296,7 @@ pub struct Instance {
     pub deleted: bool,
     /// The hidden copy of a cross-cell resize (Train+): not the instance users see.
     pub hidden: bool,
+    pub task_state: Option<String>,
     /// When the row last changed (deleted_at, updated_at or created_at), epoch seconds.
     pub changed_at: Option<i64>,
 }
@@ -328,7 +329,8 @@ pub fn instances(data: &CellData) -> Result<Vec<Instance>, String> {
                 vm_state: text(r, 4),
                 deleted: flag(r, 5),
                 hidden: flag(r, 6),
-                changed_at: epoch(text(r, 7)),
+                task_state: text(r, 7),
+                changed_at: epoch(text(r, 8)),
             })
         })
         .collect())

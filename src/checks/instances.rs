@@ -32,10 +32,12 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const CHECK: &str = "instances";
 
 /// How the instances check reads the cells' rows (`--instances-mode`, config `instances_mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
+    /// [`Mode::Hash`] while the databases' estimated instance rows fit `budget` bytes at
+    /// [`HASH_BYTES_PER_ROW`] each, else [`Mode::Stream`] (`--memory-budget`, config `memory_budget`).
+    Auto { budget: u64 },
     /// In uuid order, merge-joined as streams: memory stays flat whatever the table size.
-    #[default]
     Stream,
     /// Unordered uuids with a hash of the compared columns, sorted in the program; only the rows
     /// that may differ are read again in full. Skips the server's sort, the main cost of `Stream`,
@@ -43,16 +45,67 @@ pub enum Mode {
     Hash,
 }
 
+/// `--memory-budget` unless told otherwise: 512 MiB.
+pub const DEFAULT_BUDGET_MIB: u64 = 512;
+
+/// What auto mode reckons hash mode holds per instance row: the 32-byte summary (see `hash`), doubled for the
+/// vectors' spare capacity and the sort.
+pub const HASH_BYTES_PER_ROW: u64 = 64;
+
+impl Default for Mode {
+    fn default() -> Self {
+        Mode::Auto {
+            budget: DEFAULT_BUDGET_MIB * 1024 * 1024,
+        }
+    }
+}
+
 impl Mode {
-    pub const NAMES: [&'static str; 2] = ["stream", "hash"];
+    pub const NAMES: [&'static str; 3] = ["auto", "stream", "hash"];
 
     pub fn parse(name: &str) -> Option<Mode> {
         match name {
+            "auto" => Some(Mode::default()),
             "stream" => Some(Mode::Stream),
             "hash" => Some(Mode::Hash),
             _ => None,
         }
     }
+
+    /// The mode auto picks for `rows` estimated instance rows in all databases together.
+    pub fn resolve(self, rows: u64) -> Mode {
+        match self {
+            Mode::Auto { budget } if rows.saturating_mul(HASH_BYTES_PER_ROW) <= budget => {
+                Mode::Hash
+            }
+            Mode::Auto { .. } => Mode::Stream,
+            m => m,
+        }
+    }
+}
+
+/// The estimated instance rows of each open session (no scan); an unknown estimate counts as unbounded.
+async fn estimated_rows(sources: &mut [Session]) -> u64 {
+    let mut total: u64 = 0;
+    for s in sources.iter_mut() {
+        let sql = match s.dialect() {
+            crate::db::Dialect::MySql => {
+                include_str!("../../queries/v1_instances_estimate.mysql.sql")
+            }
+            crate::db::Dialect::Sqlite => {
+                include_str!("../../queries/v1_instances_estimate.sqlite.sql")
+            }
+        };
+        let n = match s.fetch_all(sql).await {
+            Ok(rows) => rows
+                .first()
+                .and_then(|r| r.first())
+                .map(|v| v.as_int().unwrap_or(0).max(0) as u64),
+            Err(_) => None,
+        };
+        total = total.saturating_add(n.unwrap_or(u64::MAX));
+    }
+    total
 }
 
 /// Batches in flight per cell, and the rows in flight over all cells: memory is bounded by the
@@ -186,8 +239,12 @@ async fn run(ctx: &V1Context<'_>, sessions: &mut Sessions) -> CheckRun {
         findings: Vec::new(),
     };
 
-    let (failed, back) = match ctx.instances_mode {
-        Mode::Stream => {
+    let mode = match ctx.instances_mode {
+        auto @ Mode::Auto { .. } => auto.resolve(estimated_rows(&mut sources).await),
+        m => m,
+    };
+    let (failed, back) = match mode {
+        Mode::Auto { .. } | Mode::Stream => {
             let batch = batch_rows(1 + ctx.children.len());
             merge_streams(&mut audit, sources, batch).await
         }
@@ -636,5 +693,22 @@ impl Audit<'_> {
             ),
             values: Some((side(prow), side(crow))),
         });
+    }
+}
+
+#[cfg(test)]
+mod mode_tests {
+    use super::*;
+
+    #[test]
+    fn auto_hashes_what_fits_the_budget_and_streams_the_rest() {
+        let auto = Mode::Auto { budget: 64 * 1000 };
+        assert_eq!(auto.resolve(1000), Mode::Hash);
+        assert_eq!(auto.resolve(1001), Mode::Stream);
+        // An unknown estimate counts as unbounded: stream, whose memory stays flat.
+        assert_eq!(auto.resolve(u64::MAX), Mode::Stream);
+        assert_eq!(Mode::Stream.resolve(1), Mode::Stream);
+        assert_eq!(Mode::Hash.resolve(u64::MAX), Mode::Hash);
+        assert_eq!(Mode::parse("auto"), Some(Mode::default()));
     }
 }

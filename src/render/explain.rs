@@ -230,7 +230,20 @@ pub fn table_for(e: &Explanation, term: &Term) -> String {
             .hosts
             .iter()
             .map(|h| {
-                let aggs = h.aggregates.values().flatten().cloned().collect::<Vec<_>>();
+                // The API DB's aggregates as they are; any other source (placement) says whose view it is.
+                let aggs = h
+                    .aggregates
+                    .iter()
+                    .flat_map(|(src, names)| {
+                        names.iter().map(move |n| {
+                            if src == crate::topology_v2::API_NAME {
+                                n.clone()
+                            } else {
+                                format!("{src}: {n}")
+                            }
+                        })
+                    })
+                    .collect::<Vec<_>>();
                 vec![
                     v(&h.host),
                     lines(&h.lives_in),

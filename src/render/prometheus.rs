@@ -135,6 +135,34 @@ pub fn render(report: &Report, previous_success: Option<f64>) -> String {
         );
     }
 
+    // Per-database read cost, so an operator sees which cell is slow (only databases that were read).
+    if report.cells.iter().any(|c| c.read_seconds.is_some()) {
+        let mut secs = Family::gauge(
+            &mut out,
+            "cellaudit_cell_read_seconds",
+            "Seconds spent reading the cell's database (connect, snapshot, queries), not counting the wait for a --jobs slot.",
+        );
+        for c in report.cells.iter().filter(|c| c.read_seconds.is_some()) {
+            secs.sample(
+                &[("cell", &c.name), ("role", &role(c.role))],
+                c.read_seconds.unwrap_or_default(),
+            );
+        }
+    }
+    if report.cells.iter().any(|c| c.rows_read.is_some()) {
+        let mut rows = Family::gauge(
+            &mut out,
+            "cellaudit_cell_rows_read",
+            "Rows the audit's queries returned from the cell's database (rows the v1 instances check streams are not counted).",
+        );
+        for c in report.cells.iter().filter(|c| c.rows_read.is_some()) {
+            rows.sample(
+                &[("cell", &c.name), ("role", &role(c.role))],
+                c.rows_read.unwrap_or_default(),
+            );
+        }
+    }
+
     let mut groups: BTreeMap<(&str, &str, &str, &str), usize> = BTreeMap::new();
     for f in &report.findings {
         *groups
@@ -276,6 +304,28 @@ mod tests {
             text.contains("cellaudit_cell_reachable{cell=\"odd\\\"cell\\\\x\",role=\"child\"} 0"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn read_time_and_rows_are_per_read_database() {
+        let mut r = report(false);
+        r.cells[0].read_seconds = Some(0.25);
+        r.cells[0].rows_read = Some(1234);
+        let text = render(&r, None);
+        assert!(
+            text.contains("cellaudit_cell_read_seconds{cell=\"api\",role=\"parent\"} 0.25\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("cellaudit_cell_rows_read{cell=\"api\",role=\"parent\"} 1234\n"),
+            "{text}"
+        );
+        // The unreadable cell has no read figures, so no sample.
+        assert!(
+            !text.contains("cellaudit_cell_rows_read{cell=\"odd"),
+            "{text}"
+        );
+        assert!(!render(&report(false), None).contains("cellaudit_cell_read_seconds"));
     }
 
     #[test]

@@ -234,10 +234,15 @@ mod tests {
         }];
         let text = super::render(&r, &spec);
         assert!(
-            !text.chars().any(|c| c != '\n' && crate::render::text::is_unsafe(c)),
+            !text
+                .chars()
+                .any(|c| c != '\n' && crate::render::text::is_unsafe(c)),
             "{text:?}"
         );
-        assert!(text.contains("cell\\x1b]0;pwned\\x07\\r\\x08\\x00"), "{text}");
+        assert!(
+            text.contains("cell\\x1b]0;pwned\\x07\\r\\x08\\x00"),
+            "{text}"
+        );
         let json: serde_json::Value = serde_json::from_str(&super::render_json(&r, &spec)).unwrap();
         // The JSON form carries the data unescaped (oslo.upgradecheck's wrapping still splits at CR).
         let details = json["checks"][0]["details"].as_str().unwrap();

@@ -229,6 +229,7 @@ pub fn applied(c: &ChildJournal) -> String {
             }
             o
         }
+        // Messages can quote database errors, which can quote data: shown escaped.
         ChildStatus::RolledBack => format!(
             "{}: ROLLED BACK: {}\n",
             safe(&c.cell),

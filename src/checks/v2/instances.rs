@@ -93,10 +93,14 @@ pub fn instance_mappings(ctx: &V2Context<'_>) -> CheckRun {
                 ctx.readable().any(|(cell, d)| {
                     cell.name == *c && d.schema.missing("instances", &["hidden"]).is_none()
                 })
-            }) && list
-                .iter()
-                .filter(|(_, i)| i.visible())
-                .any(|(_, i)| ctx.recent(i.changed_at));
+            }) && list.iter().filter(|(_, i)| i.visible()).any(|(_, i)| {
+                // The copies of a resize in flight are `resized` (vm_state) or in a resize_* task state.
+                let resizing = i.vm_state.as_deref() == Some("resized")
+                    || i.task_state
+                        .as_deref()
+                        .is_some_and(|t| t.starts_with("resize"));
+                resizing && ctx.recent(i.changed_at)
+            });
             let mapped = mapping
                 .and_then(|mp| mp.cell_uuid.as_deref())
                 .map(|u| ctx.cell_name(u));
@@ -143,7 +147,11 @@ pub fn instance_mappings(ctx: &V2Context<'_>) -> CheckRun {
                 if let Some(created) = m.build_requests.get(uuid) {
                     // The conductor deletes the build request once the instance exists in a cell
                     // (conductor/manager.py schedule_and_build_instances); one older than --lag is stuck.
-                    if live.is_empty() && !ctx.recent(*created) && created.is_some() {
+                    if live.is_empty()
+                        && unknown.is_empty()
+                        && !ctx.recent(*created)
+                        && created.is_some()
+                    {
                         run.findings.push(
                             Finding::new(
                                 CHECK,

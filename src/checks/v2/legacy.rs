@@ -18,6 +18,11 @@ pub fn legacy_tables(ctx: &V2Context<'_>) -> CheckRun {
     let mut run = CheckRun::v2_outcomes(ctx, |d| v2::legacy(d).map(|_| ()));
     for (cell, data) in ctx.readable() {
         let Ok(l) = v2::legacy(data) else { continue };
+        let release = data
+            .schema_version
+            .as_deref()
+            .and_then(crate::release::of_schema_version);
+        let rel = Reads::of(release.map(|r| r.oldest));
         for (name, az, members) in &l.aggregates {
             let mut gaps = Vec::new();
             if !api_names.contains(name.as_str()) {
@@ -41,7 +46,7 @@ pub fn legacy_tables(ctx: &V2Context<'_>) -> CheckRun {
                 Finding::new(
                     CHECK,
                     "legacy_aggregate",
-                    Severity::Failure,
+                    rel.aggregates.0,
                     cell.name,
                     &[("aggregate", name)],
                     format!(
@@ -50,7 +55,7 @@ pub fn legacy_tables(ctx: &V2Context<'_>) -> CheckRun {
                         if *members == 1 { "" } else { "s" }
                     ),
                 )
-                .impact("Ocata's db sync refuses live legacy aggregates (migration 345); anything still reading the cell DB sees aggregates the API does not"),
+                .impact(rel.aggregates.1),
             );
         }
         for (flavorid, name) in &l.flavors {
@@ -58,7 +63,7 @@ pub fn legacy_tables(ctx: &V2Context<'_>) -> CheckRun {
                 Finding::new(
                     CHECK,
                     "legacy_flavor",
-                    Severity::Warning,
+                    rel.flavors.0,
                     cell.name,
                     &[("flavor", flavorid)],
                     format!(
@@ -66,7 +71,7 @@ pub fn legacy_tables(ctx: &V2Context<'_>) -> CheckRun {
                         cell.name
                     ),
                 )
-                .impact("never migrated to the API DB's flavors (or migrated and left behind); tools reading the cell DB see a flavor the API does not"),
+                .impact(rel.flavors.1),
             );
         }
         for (user, name) in &l.key_pairs {
@@ -74,7 +79,7 @@ pub fn legacy_tables(ctx: &V2Context<'_>) -> CheckRun {
                 Finding::new(
                     CHECK,
                     "legacy_key_pair",
-                    Severity::Warning,
+                    rel.key_pairs.0,
                     cell.name,
                     &[("user", user), ("key_pair", name)],
                     format!(
@@ -82,9 +87,77 @@ pub fn legacy_tables(ctx: &V2Context<'_>) -> CheckRun {
                         cell.name
                     ),
                 )
-                .impact("a key pair never migrated to the API DB is invisible to its owner"),
+                .impact(rel.key_pairs.1),
             );
         }
     }
     run
+}
+
+/// How much a cell's live legacy rows matter, by the release that runs the cell (the oldest its schema allows).
+struct Reads {
+    aggregates: (Severity, &'static str),
+    flavors: (Severity, &'static str),
+    key_pairs: (Severity, &'static str),
+}
+
+impl Reads {
+    fn of(release: Option<crate::release::Release>) -> Reads {
+        use crate::release::Release;
+        let Some(r) = release else {
+            return Reads {
+                aggregates: (
+                    Severity::Warning,
+                    "release unknown: Ocata to Queens read these aggregates alongside the API DB's and refuse to create one of the same name; from Rocky they are never read",
+                ),
+                flavors: (
+                    Severity::Warning,
+                    "release unknown: up to Pike Nova falls back to the cell DB's flavors; from Queens they are never read",
+                ),
+                key_pairs: (
+                    Severity::Warning,
+                    "release unknown: up to Xena a key pair is still found by name in the cell DB (not listed by the API); from Yoga never read",
+                ),
+            };
+        };
+        Reads {
+            // nova/objects/aggregate.py @17.0.0 reads db.aggregate_get* (the main DB) besides the API DB;
+            // @18.0.0 ("Remove deprecated aggregate DB compatibility") no longer does.
+            aggregates: if r <= Release::QUEENS {
+                (
+                    Severity::Failure,
+                    "this release reads the cell DB's aggregates merged with the API DB's: the API and scheduler see an aggregate (and AZ) that os-aggregates cannot edit, and creating one of that name fails",
+                )
+            } else {
+                (
+                    Severity::Info,
+                    "from Rocky (nova/objects/aggregate.py @18.0.0) Nova never reads these rows: dead data, safe to soft-delete",
+                )
+            },
+            // nova/objects/flavor.py @16.0.0 falls back to db.flavor_get*; @17.0.0 no longer does.
+            flavors: if r <= Release::PIKE {
+                (
+                    Severity::Warning,
+                    "this release falls back to the cell DB's flavors: instances and APIs can resolve a flavor the API DB does not list",
+                )
+            } else {
+                (
+                    Severity::Info,
+                    "from Queens (nova/objects/flavor.py @17.0.0) Nova never reads these rows: dead data",
+                )
+            },
+            // nova/objects/keypair.py @24.0.0 still falls back to main_db_api.key_pair_get; @25.0.0 does not.
+            key_pairs: if r <= Release::XENA {
+                (
+                    Severity::Warning,
+                    "the key pair is usable by name (Nova falls back to the cell DB's key_pairs) but never listed by the API; migrate it with online_data_migrations",
+                )
+            } else {
+                (
+                    Severity::Info,
+                    "from Yoga (nova/objects/keypair.py @25.0.0) Nova never reads these rows: the key pair is gone for its owner",
+                )
+            },
+        }
+    }
 }
