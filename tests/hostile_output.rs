@@ -14,7 +14,7 @@ const CELLS: [&str; 4] = ["api", "child1", "child2", "child3"];
 /// Aggregate 90's name, as fixtures/hostile/parent.sql stores it.
 const HOSTILE: &str = "evil\x1b[2J\x1b]0;pwned\x07\r\x08\x00\t\x7f\u{9b}<b id=\"pwn\">&'x";
 /// The same name as every human output must show it.
-const SHOWN: &str = "evil\\x1b[2J\\x1b]0;pwned\\x07\\r\\x08\\x00\\t\\x7f\\x9b<b id=\"pwn\">&'x";
+const SHOWN: &str = "evil\\x1b[2J\\x1b]0;pwned\\x07\\r\\x08\\x00\\t\\x7f\\u{9b}<b id=\"pwn\">&'x";
 
 fn files(cell: &str, long: &str) -> Vec<PathBuf> {
     let mut f = v1_fixtures(cell, &[""]);

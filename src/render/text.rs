@@ -23,13 +23,14 @@ pub fn is_unsafe(c: char) -> bool {
         )
 }
 
-/// How an unsafe character is shown: `\n`, `\r`, `\t`, `\x1b` for the rest below U+0100, `\u{202e}` above.
+/// How an unsafe character is shown: `\n`, `\r`, `\t`, `\x1b` for the rest of C0 and DEL, `\u{9b}` for C1
+/// and above (as the sync script's comments show them).
 fn push_escaped(out: &mut String, c: char) {
     match c {
         '\n' => out.push_str("\\n"),
         '\r' => out.push_str("\\r"),
         '\t' => out.push_str("\\t"),
-        c if (c as u32) < 0x100 => {
+        c if (c as u32) < 0x80 => {
             let _ = write!(out, "\\x{:02x}", c as u32);
         }
         c => {
@@ -461,7 +462,7 @@ mod tests {
         assert_eq!(display_safe("x\ny\rz\tw\0", 100), "x\\ny\\rz\\tw\\x00");
         assert_eq!(
             display_safe("\x7f\u{9b}\u{202e}", 100),
-            "\\x7f\\x9b\\u{202e}"
+            "\\x7f\\u{9b}\\u{202e}"
         );
         assert_eq!(display_safe("plain — ok", 100), "plain — ok");
         assert!(matches!(display_safe("plain", 100), Cow::Borrowed(_)));
