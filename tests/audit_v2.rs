@@ -372,7 +372,7 @@ fn one_topology_per_run_with_one_line_errors() {
                 "--cell-url",
                 "cell1",
             ],
-            "--cell-url expects NAME=URL or UUID=URL, got 'cell1'",
+            "--cell-url expects NAME=URL or UUID=URL, but the value has no '='",
         ),
         (
             &["audit", "--nova-conf", "/nonexistent/nova.conf"],
