@@ -924,6 +924,7 @@ pub fn format(f: FormatArg) -> Format {
         FormatArg::Table => Format::Table,
         FormatArg::Json => Format::Json,
         FormatArg::Prometheus => Format::Prometheus,
+        FormatArg::Html => Format::Html,
     }
 }
 

@@ -152,7 +152,14 @@ fn table_output_names_objects_and_shows_the_drift_as_a_diff() {
     assert_eq!(run.code, 2);
     let out = &run.stdout;
     assert!(out.contains("SUMMARY (check x cell)"), "{out}");
-    assert!(out.contains("FINDINGS in child2 (6 failures"), "{out}");
+    // Findings are grouped by severity (failures first); piped output is 100 columns wide, where the
+    // findings use the compact layout: one header line per finding, its text indented below.
+    assert!(out.contains("FAILURES (12)\n"), "{out}");
+    assert!(
+        out.contains("FAILURE child2 aggregates/missing_in_child aggregate=az-west-agg\n"),
+        "{out}"
+    );
+    assert!(out.lines().all(|l| l.chars().count() <= 100), "{out}");
     assert!(out.contains("- parent: az-east"), "{out}");
     assert!(out.contains("+ child2: az-East"), "{out}");
     assert!(out.contains("diff: az-[-e-]{+E+}ast"), "{out}");
@@ -587,7 +594,9 @@ fn demo_finds_the_az_bug_in_one_command() {
     let table = cellaudit_env::<String>(&["demo".into()], &[]);
     assert_eq!(table.code, 2);
     assert!(
-        table.stdout.contains("FINDINGS in child2"),
+        table
+            .stdout
+            .contains("FAILURE child2 aggregates/missing_in_child aggregate=az-west-agg"),
         "{}",
         table.stdout
     );

@@ -4,7 +4,14 @@ use super::journal::{ChildJournal, ChildStatus};
 use super::plan::{Action, ChildPlan, Expect, Plan};
 use super::sql::{SQLITE_NEW_IDS, comment_text, new_id_label, render, set_new_id};
 use crate::db::Dialect;
+use crate::render::text::display_safe;
 use std::fmt::Write as _;
+
+/// Data in a status line (not a comment of the script): control characters escaped, long values
+/// shortened, as every human renderer shows data ([`display_safe`]).
+fn safe(s: &str) -> String {
+    display_safe(s, crate::render::text::TEXT_MAX).into_owned()
+}
 
 fn begin(d: Dialect) -> &'static str {
     match d {
@@ -186,7 +193,9 @@ pub fn plan(p: &Plan, apply: bool) -> String {
         .unwrap_or(5)
         .max(5);
     for c in &p.children {
-        let _ = writeln!(o, "  {:<w$}  {}", c.cell, child_summary(c));
+        let name = comment_text(&c.cell);
+        let pad = w.saturating_sub(crate::render::text::width(&name));
+        let _ = writeln!(o, "  {name}{}  {}", " ".repeat(pad), child_summary(c));
     }
     let n = p.steps();
     let _ = writeln!(
@@ -212,7 +221,7 @@ pub fn applied(c: &ChildJournal) -> String {
         ChildStatus::Committed => {
             let mut o = format!(
                 "{}: committed, {}:\n",
-                c.cell,
+                safe(&c.cell),
                 plural(c.entries.len(), "row written", "rows written")
             );
             for e in &c.entries {
@@ -223,26 +232,26 @@ pub fn applied(c: &ChildJournal) -> String {
         // Messages can quote database errors, which can quote data: shown escaped.
         ChildStatus::RolledBack => format!(
             "{}: ROLLED BACK: {}\n",
-            c.cell,
-            comment_text(c.message.as_deref().unwrap_or("stopped"))
+            safe(&c.cell),
+            safe(c.message.as_deref().unwrap_or("stopped"))
         ),
         ChildStatus::CommitUnknown => format!(
             "{}: UNKNOWN: {}\n",
-            c.cell,
-            comment_text(c.message.as_deref().unwrap_or("COMMIT got no answer"))
+            safe(&c.cell),
+            safe(c.message.as_deref().unwrap_or("COMMIT got no answer"))
         ),
         ChildStatus::NotAttempted => format!(
             "{}: not attempted (an earlier child stopped the run)\n",
-            c.cell
+            safe(&c.cell)
         ),
         ChildStatus::Undone => format!(
             "{}: undone: {}\n",
-            c.cell,
-            c.message.as_deref().unwrap_or("")
+            safe(&c.cell),
+            safe(c.message.as_deref().unwrap_or(""))
         ),
         ChildStatus::Pending | ChildStatus::Committing => match &c.message {
-            Some(m) => format!("{}: {:?}: {}\n", c.cell, c.status, comment_text(m)),
-            None => format!("{}: {:?}\n", c.cell, c.status),
+            Some(m) => format!("{}: {:?}: {}\n", safe(&c.cell), c.status, comment_text(m)),
+            None => format!("{}: {:?}\n", safe(&c.cell), c.status),
         },
     }
 }
