@@ -44,6 +44,28 @@ else
     log "MariaDB binaries present"
 fi
 
+# The HTML report is checked in a real headless browser (tests/hostile_output.rs): Debian's chromium.
+# The test fails without it where apt exists, and is skipped (loudly) only where apt is unavailable.
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1; then
+        log "chromium missing; installing Debian's chromium for the HTML report test"
+        if [ "$(id -u)" -eq 0 ]; then
+            sudo=()
+        elif command -v sudo >/dev/null 2>&1; then
+            sudo=(sudo)
+        else
+            log "not root and no sudo: install chromium, then rerun"
+            exit 1
+        fi
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+    else
+        log "WARNING: no chromium and no apt-get: the headless-browser check of the HTML report will be SKIPPED"
+    fi
+else
+    log "chromium present"
+fi
+
 cd "$(dirname "$0")/.."
 log "cargo test --all-targets $*"
 cargo test --all-targets "$@"

@@ -9,41 +9,132 @@ use std::path::PathBuf;
 #[command(
     name = "cellaudit",
     version = crate::packaging::VERSION,
-    about = "Audit the data that OpenStack Nova cells must agree on: aggregates, availability zones, the cell registry",
-    long_about = None,
-    after_help = "Exit codes (as nova-status upgrade check): 0 consistent, 1 warnings only, 2 failures, 255 the audit could not run."
+    about = "Audit OpenStack Nova cells (v1 and v2) for data the databases must agree on, explain one object across cells, and sync missing rows",
+    long_about = long_about(),
+    after_help = "Examples:\n  \
+                  cellaudit demo                                   # a small deployment with known drift, audited\n  \
+                  cellaudit audit --nova-conf /etc/nova/nova.conf  # cells v2: the API DB and every cell\n  \
+                  cellaudit audit --config /etc/cellaudit/cellaudit.toml --format html -o report.html\n\n\
+                  Exit codes (as nova-status upgrade check): 0 consistent, 1 warnings only, 2 failures, 255 the audit could not run.\n\
+                  Output fits the terminal (COLUMNS, else the terminal's width, else 100 columns when not a terminal); \
+                  colour follows --color, NO_COLOR and CLICOLOR_FORCE."
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Colour in human output: `auto` (only when stdout is a terminal; NO_COLOR turns it off,
+    /// CLICOLOR_FORCE on), `always` or `never`. JSON, Prometheus and HTML are never coloured.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto"
+    )]
+    pub color: crate::render::term::ColorChoice,
 }
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Audit a cells v1 parent database against its children.
+    /// Audit a deployment: cells v1 (--parent/--child or --config) or cells v2 (--api-db or --nova-conf).
+    #[command(after_help = audit_after_help())]
     Audit(AuditArgs),
     /// Build a small cells v1 deployment in SQLite with known drift and audit it.
+    #[command(
+        after_help = "Examples:\n  cellaudit demo\n  cellaudit demo --format html > demo.html\n  \
+                      cellaudit demo --keep /tmp/demo   # keep the SQLite files to try explain and sync on them"
+    )]
     Demo(DemoArgs),
-    /// List the checks with one line each.
+    /// List every check (cells v1 and cells v2) with one line each.
+    #[command(
+        after_help = "Examples:\n  cellaudit checks\n  cellaudit audit --nova-conf /etc/nova/nova.conf --check host_mappings,instance_mappings"
+    )]
     Checks,
     /// Print a shell completion script to stdout (e.g. `cellaudit completions bash > /etc/bash_completion.d/cellaudit`).
+    #[command(
+        after_help = "Examples:\n  cellaudit completions bash > /usr/share/bash-completion/completions/cellaudit\n  \
+                      cellaudit completions zsh > /usr/local/share/zsh/site-functions/_cellaudit\n  \
+                      cellaudit completions fish > ~/.config/fish/completions/cellaudit.fish"
+    )]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
     /// Print the cellaudit(1) man page (roff) to stdout, or write every page into a directory.
+    #[command(
+        after_help = "Examples:\n  cellaudit man | man -l -\n  cellaudit man --dir /usr/local/share/man/man1"
+    )]
     Man {
         /// Write cellaudit.1 and one page per subcommand into this directory instead.
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
-    /// Plan (and with --apply, execute) the inserts that give children the parent's missing aggregates, safely.
+    /// Cells v1: plan (and with --apply, execute) what fixes the children's missing or drifted aggregates,
+    /// aggregate metadata and members, and flavors, from the parent; a dry run unless --apply.
     Sync(SyncArgs),
-    /// Show one aggregate, host or availability zone side by side across the parent and every child.
+    /// Show one aggregate, host, availability zone or instance side by side across every database
+    /// (cells v1: the parent and each child; cells v2: the API database and each cell).
+    #[command(after_help = EXPLAIN_AFTER_HELP)]
     Explain(ExplainArgs),
     /// Cells v2: run the checks that block or endanger an upgrade and print them as `nova-status upgrade check` does.
     UpgradeCheck(UpgradeCheckArgs),
 }
+
+/// Check names of one family, from the registry the audit runs (so help never lags behind it).
+fn names<'a>(it: impl Iterator<Item = &'a str>) -> String {
+    it.collect::<Vec<_>>().join(", ")
+}
+
+fn v1_names() -> String {
+    names(crate::checks::V1_CHECKS.iter().map(|c| c.name.as_str()))
+}
+
+fn opt_in_names() -> String {
+    names(crate::checks::OPT_IN_CHECKS.iter().map(|c| c.name.as_str()))
+}
+
+fn v2_names() -> String {
+    names(crate::checks::v2::V2_CHECKS.iter().map(|c| c.name.as_str()))
+}
+
+fn long_about() -> String {
+    format!(
+        "Audit OpenStack Nova cells for data the databases must agree on, explain one object across cells, \
+         and sync missing rows.\n\n\
+         Cells v1 (--parent and --child, or --config): the parent against every child: {}; opt-in: {} (--brokers).\n\
+         Cells v2 (--api-db or --nova-conf): the API database against every cell: {}.\n\n\
+         `cellaudit checks` says what each check covers. Nothing is written to a database unless \
+         `sync --apply` (or `sync --undo`) is given.",
+        v1_names(),
+        opt_in_names(),
+        v2_names()
+    )
+}
+
+fn audit_after_help() -> String {
+    format!(
+        "Examples:
+  cellaudit audit --parent mysql://nova@db-api/nova --child child1=mysql://nova@db-c1/nova --password-file child1=/etc/cellaudit/child1.pw
+  cellaudit audit --nova-conf /etc/nova/nova.conf --format json -o /var/lib/cellaudit/report.json
+  cellaudit audit --config /etc/cellaudit/cellaudit.toml --format html -o report.html
+
+Cells v1 checks: {}; opt-in: {}.
+Cells v2 checks: {}.
+`cellaudit checks` says what each one covers.
+The table fits the terminal; when findings would not fit a table, each is printed as a compact block.
+Exit codes: 0 consistent, 1 warnings only, 2 failures, 255 the audit could not run.",
+        v1_names(),
+        opt_in_names(),
+        v2_names()
+    )
+}
+
+const EXPLAIN_AFTER_HELP: &str = "Examples:
+  cellaudit explain aggregate az-west-agg --config /etc/cellaudit/cellaudit.toml
+  cellaudit explain host cmp-03 --nova-conf /etc/nova/nova.conf
+  cellaudit explain instance 5f3b0c52-0c1e-4a55-9a49-0b6c4b3c2f10 --config /etc/cellaudit/cellaudit.toml --format json
+
+Exit codes: as audit, for the findings about this object.";
 
 #[derive(Args)]
 #[command(
@@ -53,7 +144,7 @@ pub struct ExplainArgs {
     /// What to explain.
     #[arg(value_enum)]
     pub subject: crate::explain::Subject,
-    /// Aggregate name or uuid, host name, or availability zone name.
+    /// Aggregate name or uuid, host name, availability zone name, or instance uuid.
     pub id: String,
     #[command(flatten)]
     pub audit: AuditArgs,
@@ -85,6 +176,22 @@ pub struct TopologyArgs {
     /// Seconds any one query may run, 1 to 604800 [default: 600].
     #[arg(long, value_name = "SECS", value_parser = crate::config::parse_statement_timeout, allow_negative_numbers = true)]
     pub statement_timeout: Option<u64>,
+    /// Newton to Stein: the parent's own API database (its nova.conf `[api_database] connection`).
+    #[arg(long, value_name = "URL")]
+    pub parent_api: Option<String>,
+    /// Newton to Stein: a child's API database (its nova.conf `[api_database] connection`); may be the parent's. Repeatable.
+    #[arg(long = "child-api", value_name = "NAME=URL")]
+    pub child_api: Vec<String>,
+    /// Read the password of a cell's API database from an environment variable. Repeatable.
+    #[arg(long = "api-password-env", value_name = "CELL=VAR")]
+    pub api_password_env: Vec<String>,
+    /// Read the password of a cell's API database from the first line of a file. Repeatable.
+    #[arg(long = "api-password-file", value_name = "CELL=PATH")]
+    pub api_password_file: Vec<String>,
+    /// A `[cells] cells_config` JSON file holding a cell's neighbours instead of its `cells` table:
+    /// FILE for the parent, NAME=FILE for a child. Repeatable.
+    #[arg(long = "cells-config", value_name = "[NAME=]FILE")]
+    pub cells_config: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -93,6 +200,8 @@ pub enum FormatArg {
     Json,
     /// Metrics in the Prometheus text format, for node_exporter's textfile collector.
     Prometheus,
+    /// One self-contained HTML page (no external assets, no script) to hand on; use with -o FILE.
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -130,9 +239,13 @@ pub struct AuditArgs {
     /// Which parent aggregates each child must hold.
     #[arg(long, value_enum)]
     pub expect: Option<ExpectArg>,
-    /// Do not compare flavor access rows (instance_type_projects) or is_public; children often differ on purpose.
-    #[arg(long)]
+    /// Do not compare flavor access rows or is_public: the default since children look resize flavors
+    /// up by flavorid with an admin context; kept so older command lines still run.
+    #[arg(long, conflicts_with = "flavor_access")]
     pub ignore_flavor_access: bool,
+    /// Also compare flavor access rows (instance_type_projects / flavor_projects) and is_public.
+    #[arg(long)]
+    pub flavor_access: bool,
     /// Seconds: a difference on an instance changed this recently (either side) is reported as
     /// lagging (info), not drift; Nova's instance_updated_at_threshold; 0 to 315360000 [default: 3600].
     #[arg(long, value_name = "SECS", value_parser = crate::config::parse_lag, allow_negative_numbers = true)]
@@ -174,13 +287,15 @@ pub struct DemoArgs {
 }
 
 #[derive(Args)]
-#[command(
-    after_help = "Without --apply nothing is changed: the plan is printed as the SQL that --apply would execute.\n\
+#[command(after_help = "Examples:\n  \
+                  cellaudit sync --config /etc/cellaudit/cellaudit.toml                 # dry run: the SQL it would run\n  \
+                  cellaudit sync --config /etc/cellaudit/cellaudit.toml --cell child2 --apply\n  \
+                  cellaudit sync --config /etc/cellaudit/cellaudit.toml --undo JOURNAL\n\n\
+                  Without --apply nothing is changed: the plan is printed as the SQL that --apply would execute.\n\
                   Exit codes: 0 nothing to do, or applied/undone and verified; 1 dry run with statements planned;\n\
                   2 applied but a re-audit still shows a fixed finding, or a child could not be planned;\n\
                   3 refused (no --yes without a terminal, not confirmed, undo found changed rows);\n\
-                  4 a child rolled back (concurrent change, lost connection; see the journal); 255 cannot run."
-)]
+                  4 a child rolled back (concurrent change, lost connection; see the journal); 255 cannot run.")]
 pub struct SyncArgs {
     #[command(flatten)]
     pub topology: TopologyArgs,
@@ -229,7 +344,7 @@ pub struct V2Args {
     /// Read this cell (name or uuid) at URL instead of its cell_mappings database_connection. Repeatable.
     #[arg(long = "cell-url", value_name = "NAME|UUID=URL")]
     pub cell_urls: Vec<String>,
-    /// The availability zone of hosts in no AZ aggregate [default: nova, or nova.conf's default_availability_zone].
+    /// The availability zone of hosts in no AZ aggregate [default: nova, or (cells v2) nova.conf's default_availability_zone].
     #[arg(long, value_name = "AZ")]
     pub default_az: Option<String>,
     /// Placement's database URL, for the placement checks (or [placement] url in --config). Without it,
@@ -243,7 +358,9 @@ pub struct V2Args {
 
 #[derive(Args)]
 #[command(
-    after_help = "Exit codes (as nova-status upgrade check): 0 every check passed, 1 warnings, 2 failures, 255 the checks could not run."
+    after_help = "Examples:\n  cellaudit upgrade-check --nova-conf /etc/nova/nova.conf\n  \
+                  cellaudit upgrade-check --api-db mysql+pymysql://nova@db/nova_api --json\n\n\
+                  Exit codes (as nova-status upgrade check): 0 every check passed, 1 warnings, 2 failures, 255 the checks could not run."
 )]
 pub struct UpgradeCheckArgs {
     #[command(flatten)]

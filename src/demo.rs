@@ -131,10 +131,14 @@ pub async fn run(args: &DemoArgs) -> u8 {
             }
         },
     };
-    eprintln!(
+    let note = format!(
         "cellaudit demo: building a cells v1 deployment (parent 'api', children child1-3) in {}",
         dir.display()
     );
+    // A note on a terminal fits it like the report does.
+    for line in render::text::wrap(&note, render::term::current().width) {
+        eprintln!("{line}");
+    }
     let (parent, children) = match build_deployment(&dir).await {
         Ok(x) => x,
         Err(e) => {
@@ -156,6 +160,9 @@ pub async fn run(args: &DemoArgs) -> u8 {
             crate::limits::DEFAULT_JOBS,
             crate::limits::DEFAULT_PER_SERVER,
         ),
+        apis: &[],
+        default_az: crate::v1::NOVA_DEFAULT_AZ,
+        cells_config: &Default::default(),
     };
     let report = audit_v1_cells(&parent, &children, &plan).await;
     print!("{}", render::render(&report, format(args.format)));

@@ -28,6 +28,7 @@ pub(crate) mod snapshot;
 pub mod sync;
 pub mod topology_v2;
 pub(crate) mod v1;
+pub mod v1_release;
 pub mod v2;
 
 use crate::checks::ids::Check;
@@ -35,6 +36,12 @@ use std::io::Write as _;
 
 /// Runs a parsed command line and returns the process exit code.
 pub async fn run(cli: cli::Cli) -> u8 {
+    let to_file = match &cli.command {
+        cli::Command::Audit(a) => a.output.is_some(),
+        cli::Command::Explain(e) => e.audit.output.is_some(),
+        _ => false,
+    };
+    render::term::init(render::term::detect(cli.color, to_file));
     match cli.command {
         cli::Command::Checks => {
             let mut out = String::from("cells v1 (audit --parent/--child):\n");
@@ -72,7 +79,7 @@ pub async fn run(cli: cli::Cli) -> u8 {
                 }
             }
             Err(e) => {
-                eprintln!("cellaudit: {e}");
+                say_error(&e);
                 exit_codes::AUDIT_ERROR
             }
         },
@@ -81,7 +88,7 @@ pub async fn run(cli: cli::Cli) -> u8 {
         cli::Command::Man { dir: None } => match packaging::man_page() {
             Ok(page) => emit(&page),
             Err(e) => {
-                eprintln!("cellaudit: {e}");
+                say_error(&e);
                 exit_codes::AUDIT_ERROR
             }
         },
@@ -93,14 +100,17 @@ pub async fn run(cli: cli::Cli) -> u8 {
                     .collect::<String>(),
             ),
             Err(e) => {
-                eprintln!("cellaudit: {e}");
+                say_error(&e);
                 exit_codes::AUDIT_ERROR
             }
         },
         cli::Command::Sync(args) => match config::SyncConfig::from_args(args) {
             Ok(cfg) => sync::run(&cfg).await,
             Err(e) => {
-                eprintln!("cellaudit sync: {e}");
+                eprintln!(
+                    "cellaudit sync: {}",
+                    render::text::display_safe(&e.to_string(), usize::MAX)
+                );
                 exit_codes::AUDIT_ERROR
             }
         },
@@ -150,7 +160,7 @@ async fn run_upgrade_check(args: &cli::UpgradeCheckArgs) -> u8 {
     }) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("cellaudit: {e}");
+            say_error(&e);
             return exit_codes::AUDIT_ERROR;
         }
     };
@@ -195,7 +205,7 @@ async fn run_upgrade_check(args: &cli::UpgradeCheckArgs) -> u8 {
 fn check_output(output: Option<&std::path::Path>) -> Result<(), u8> {
     match output.map(output::target) {
         Some(Err(e)) => {
-            eprintln!("cellaudit: {e}");
+            say_error(&e);
             Err(exit_codes::AUDIT_ERROR)
         }
         _ => Ok(()),
@@ -212,7 +222,7 @@ fn write_report(
     if let Some(why) = &report.aborted
         && (output.is_some() || format == render::Format::Prometheus)
     {
-        eprintln!("cellaudit: {why}");
+        say_error(why);
     }
     let Some(path) = output else {
         return emit(&render::render(report, format));
@@ -229,10 +239,18 @@ fn write_report(
     match output::write_atomic(path, &text) {
         Ok(()) => exit_codes::CONSISTENT,
         Err(e) => {
-            eprintln!("cellaudit: {e}");
+            say_error(&e);
             exit_codes::AUDIT_ERROR
         }
     }
+}
+
+/// Prints an error line; data quoted in it (names, values) cannot reach the terminal as control characters.
+fn say_error(e: &dyn std::fmt::Display) {
+    eprintln!(
+        "cellaudit: {}",
+        render::text::display_safe(&e.to_string(), usize::MAX)
+    );
 }
 
 /// Writes the report to stdout; a closed pipe is not worth a panic.
@@ -256,14 +274,14 @@ async fn run_explain(args: &cli::ExplainArgs) -> u8 {
     let cfg = match config::AuditConfig::from_args(&args.audit) {
         Ok(cfg) => cfg,
         Err(e) => {
-            eprintln!("cellaudit: {e}");
+            say_error(&e);
             return exit_codes::AUDIT_ERROR;
         }
     };
     let plan = engine::V1Plan::from_config(&cfg);
     let audited = engine::audit_v1_keep(&cfg.parent, &cfg.children, &plan, &[], &[]).await;
     if let Some(why) = &audited.report.aborted {
-        eprintln!("cellaudit: {why}");
+        say_error(why);
         return exit_codes::AUDIT_ERROR;
     }
     let instances = if args.subject == explain::Subject::Instance {
@@ -284,7 +302,7 @@ async fn run_explain_v2(args: &cli::ExplainArgs) -> u8 {
     };
     let audited = engine_v2::audit_v2_keep(&cfg).await;
     if let Some(why) = &audited.report.aborted {
-        eprintln!("cellaudit: {why}");
+        say_error(why);
         return exit_codes::AUDIT_ERROR;
     }
     let e = explain_v2::explain(&audited, args.subject, &args.id);
@@ -313,7 +331,7 @@ fn v2_config_of(a: &cli::AuditArgs, checks: &[String]) -> Result<topology_v2::V2
             Ok(c)
         })
         .map_err(|e| {
-            eprintln!("cellaudit: {e}");
+            say_error(&e);
             exit_codes::AUDIT_ERROR
         })
 }

@@ -40,6 +40,12 @@ macro_rules! named_ids {
             }
         }
 
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                self.as_str()
+            }
+        }
+
         impl Serialize for $name {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(self.as_str())
@@ -83,6 +89,7 @@ named_ids! {
         PlacementAggregates = "placement_aggregates",
         ResourceProviders = "resource_providers",
         Allocations = "allocations",
+        Releases = "releases",
     }
 }
 
@@ -189,6 +196,12 @@ named_ids! {
         NameDiffersByCaseOrSpace = "name_differs_by_case_or_space",
         HostDiffersByCaseOrSpace = "host_differs_by_case_or_space",
         CellNotAudited = "cell_not_audited",
+        UnmappedHost = "unmapped_host",
+        ApiDatabaseNotGiven = "api_database_not_given",
+        ApiDatabaseShared = "api_database_shared",
+        LegacyAggregates = "legacy_aggregates",
+        LegacyFlavors = "legacy_flavors",
+        ReleaseMismatch = "release_mismatch",
     }
 }
 

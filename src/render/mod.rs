@@ -1,9 +1,12 @@
 //! Renderers: turn a finished report into text; they never touch a database.
 
 pub mod explain;
+pub mod html;
 mod json;
 pub mod prometheus;
-mod table;
+pub mod table;
+pub mod term;
+pub mod text;
 pub mod upgrade;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,6 +14,8 @@ pub enum Format {
     Table,
     Json,
     Prometheus,
+    /// One self-contained HTML page, to hand on (e.g. attached to a change request).
+    Html,
 }
 
 pub fn render(report: &crate::findings::Report, format: Format) -> String {
@@ -18,5 +23,6 @@ pub fn render(report: &crate::findings::Report, format: Format) -> String {
         Format::Table => table::render(report),
         Format::Json => json::render(report),
         Format::Prometheus => prometheus::render(report, None),
+        Format::Html => html::render(report, &term::current().command),
     }
 }

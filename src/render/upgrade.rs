@@ -1,6 +1,8 @@
 //! The `upgrade-check` renderer: one box per check in the layout of `nova-status upgrade check` (oslo.upgradecheck).
 
-use crate::findings::{CellState, Check, Outcome, Report, Severity};
+use super::text::{KEY_MAX, TEXT_MAX, display_safe};
+use crate::checks::ids::Check;
+use crate::findings::{CellState, Outcome, Report, Severity};
 
 /// One box: its title and the checks whose findings it shows.
 pub struct UpgradeBox<'a> {
@@ -56,10 +58,20 @@ fn wrap60(text: &str) -> Vec<String> {
 }
 
 /// Each box's title, verdict and detail lines (`None` when nothing was found, as nova-status prints it).
+///
+/// `human`: values from databases are made terminal-safe (the JSON form keeps them exact).
 fn boxes(
     report: &Report,
     spec: &[UpgradeBox<'_>],
+    human: bool,
 ) -> Vec<(String, &'static str, u8, Option<String>)> {
+    let safe = |s: &str, max: usize| -> String {
+        if human {
+            display_safe(s, max).into_owned()
+        } else {
+            s.to_string()
+        }
+    };
     spec.iter()
         .map(|b| {
             let found: Vec<_> = report
@@ -70,17 +82,28 @@ fn boxes(
             let mut worst = found.iter().map(|f| f.severity).max();
             let mut details: Vec<String> = found
                 .iter()
-                .map(|f| format!("{} ({}): {}", f.severity.as_str(), f.cell, f.message))
+                .map(|f| {
+                    format!(
+                        "{} ({}): {}",
+                        f.severity.as_str(),
+                        safe(&f.cell, KEY_MAX),
+                        safe(&f.message, TEXT_MAX)
+                    )
+                })
                 .collect();
             for c in report.checks.iter().filter(|c| b.checks.contains(&c.check)) {
                 match &c.outcome {
                     Outcome::Skipped { reason } => {
-                        details.push(format!("skipped in {}: {reason}", c.cell));
+                        details.push(format!(
+                            "skipped in {}: {}",
+                            safe(&c.cell, KEY_MAX),
+                            safe(reason, TEXT_MAX)
+                        ));
                     }
                     Outcome::Unavailable => {
                         details.push(format!(
                             "not checked in {}: the cell could not be read",
-                            c.cell
+                            safe(&c.cell, KEY_MAX)
                         ));
                         worst = worst.max(Some(Severity::Warning));
                     }
@@ -108,7 +131,7 @@ pub fn render(report: &Report, spec: &[UpgradeBox<'_>]) -> String {
             std::iter::once("Check: cellaudit".to_string())
                 .chain(std::iter::once("Result: Failure".to_string()))
                 .chain(
-                    wrap60(why)
+                    wrap60(&display_safe(why, TEXT_MAX))
                         .into_iter()
                         .enumerate()
                         .map(|(i, l)| if i == 0 { format!("Details: {l}") } else { l }),
@@ -116,7 +139,7 @@ pub fn render(report: &Report, spec: &[UpgradeBox<'_>]) -> String {
                 .collect(),
         );
     } else {
-        for (title, word, _, details) in boxes(report, spec) {
+        for (title, word, _, details) in boxes(report, spec, true) {
             let mut cell = vec![format!("Check: {title}"), format!("Result: {word}")];
             match details {
                 None => cell.push("Details: None".to_string()),
@@ -147,11 +170,11 @@ pub fn render(report: &Report, spec: &[UpgradeBox<'_>]) -> String {
         }
         out.push_str(&rule);
     }
-    let unread: Vec<&str> = report
+    let unread: Vec<String> = report
         .cells
         .iter()
         .filter(|c| c.status != CellState::Ok)
-        .map(|c| c.name.as_str())
+        .map(|c| display_safe(&c.name, KEY_MAX).into_owned())
         .collect();
     if !unread.is_empty() && report.aborted.is_none() {
         out.push_str(&format!("Cells not read: {}\n", unread.join(", ")));
@@ -163,7 +186,7 @@ pub fn render(report: &Report, spec: &[UpgradeBox<'_>]) -> String {
 pub fn render_json(report: &Report, spec: &[UpgradeBox<'_>]) -> String {
     let checks: Vec<serde_json::Value> = match &report.aborted {
         Some(why) => vec![serde_json::json!({"check": "cellaudit", "result": 2, "details": why})],
-        None => boxes(report, spec)
+        None => boxes(report, spec, false)
             .into_iter()
             .map(|(title, _, code, details)| {
                 serde_json::json!({"check": title, "result": code, "details": details})
@@ -178,6 +201,55 @@ pub fn render_json(report: &Report, spec: &[UpgradeBox<'_>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::wrap60;
+    use crate::findings::{Check, Kind};
+
+    #[test]
+    fn hostile_values_are_escaped_in_the_box_but_exact_in_json() {
+        use crate::findings::{CellState, CellStatus, Finding, Report, Role, Severity};
+        let hostile = "cell\x1b]0;pwned\x07\r\x08\0";
+        let mut r = Report::new(
+            "cells-v2",
+            vec![CellStatus {
+                name: hostile.into(),
+                role: Role::Cell,
+                status: CellState::Unreachable,
+                error: Some("down".into()),
+                url: "mysql://x@h/nova".into(),
+                schema_version: None,
+                release: None,
+                read_seconds: None,
+                rows_read: None,
+            }],
+        );
+        r.findings.push(Finding::new(
+            Check::HostMappings,
+            Kind::UnmappedHost,
+            Severity::Failure,
+            hostile,
+            &[("host", hostile)],
+            format!("host '{hostile}' has no mapping"),
+        ));
+        r.finish();
+        let spec = [super::UpgradeBox {
+            title: "Cells v2",
+            checks: &[Check::HostMappings],
+        }];
+        let text = super::render(&r, &spec);
+        assert!(
+            !text
+                .chars()
+                .any(|c| c != '\n' && crate::render::text::is_unsafe(c)),
+            "{text:?}"
+        );
+        assert!(
+            text.contains("cell\\x1b]0;pwned\\x07\\r\\x08\\x00"),
+            "{text}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&super::render_json(&r, &spec)).unwrap();
+        // The JSON form carries the data unescaped (oslo.upgradecheck's wrapping still splits at CR).
+        let details = json["checks"][0]["details"].as_str().unwrap();
+        assert!(details.contains("cell\x1b]0;pwned\x07"), "{details:?}");
+    }
 
     #[test]
     fn details_wrap_like_textwrap() {

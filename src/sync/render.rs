@@ -4,7 +4,14 @@ use super::journal::{ChildJournal, ChildStatus};
 use super::plan::{Action, ChildPlan, Expect, Plan};
 use super::sql::{SQLITE_NEW_IDS, comment_text, new_id_label, render, set_new_id};
 use crate::db::Dialect;
+use crate::render::text::display_safe;
 use std::fmt::Write as _;
+
+/// Data in a status line (not a comment of the script): control characters escaped, long values
+/// shortened, as every human renderer shows data ([`display_safe`]).
+fn safe(s: &str) -> String {
+    display_safe(s, crate::render::text::TEXT_MAX).into_owned()
+}
 
 fn begin(d: Dialect) -> &'static str {
     match d {
@@ -39,19 +46,14 @@ pub fn child_summary(c: &ChildPlan) -> String {
         return comment_text(&format!("not planned: the child could not be read ({why})"));
     }
     let mut parts = Vec::new();
-    for t in [
-        "aggregates",
-        "aggregate_metadata",
-        "aggregate_hosts",
-        "instance_types",
-        "instance_type_extra_specs",
-    ] {
+    // Every table sync writes, in catalogue order: main-database and API-database ones alike.
+    for t in super::sql::TABLES.iter().map(|t| t.name) {
         let n = c.count(t, true);
         if n > 0 {
             parts.push(format!("{} into {t}", plural(n, "insert", "inserts")));
         }
     }
-    for t in ["aggregate_metadata", "instance_type_extra_specs"] {
+    for t in super::sql::TABLES.iter().map(|t| t.name) {
         let n = c.count(t, false);
         if n > 0 {
             parts.push(format!("{} of {t}", plural(n, "update", "updates")));
@@ -89,8 +91,13 @@ pub fn plan(p: &Plan, apply: bool) -> String {
         ),
     );
     for c in &p.children {
+        let place = if c.api {
+            "its API database, where its release reads aggregates and flavors"
+        } else {
+            "its main database"
+        };
         o.push('\n');
-        comment(&mut o, &format!("== {} ({})", c.cell, c.shown));
+        comment(&mut o, &format!("== {} ({}: {place})", c.cell, c.shown));
         let _ = writeln!(o, "-- {}", child_summary(c));
         if c.unavailable.is_some() {
             continue;
@@ -186,7 +193,9 @@ pub fn plan(p: &Plan, apply: bool) -> String {
         .unwrap_or(5)
         .max(5);
     for c in &p.children {
-        let _ = writeln!(o, "  {:<w$}  {}", c.cell, child_summary(c));
+        let name = comment_text(&c.cell);
+        let pad = w.saturating_sub(crate::render::text::width(&name));
+        let _ = writeln!(o, "  {name}{}  {}", " ".repeat(pad), child_summary(c));
     }
     let n = p.steps();
     let _ = writeln!(
@@ -212,7 +221,7 @@ pub fn applied(c: &ChildJournal) -> String {
         ChildStatus::Committed => {
             let mut o = format!(
                 "{}: committed, {}:\n",
-                c.cell,
+                safe(&c.cell),
                 plural(c.entries.len(), "row written", "rows written")
             );
             for e in &c.entries {
@@ -223,26 +232,26 @@ pub fn applied(c: &ChildJournal) -> String {
         // Messages can quote database errors, which can quote data: shown escaped.
         ChildStatus::RolledBack => format!(
             "{}: ROLLED BACK: {}\n",
-            c.cell,
-            comment_text(c.message.as_deref().unwrap_or("stopped"))
+            safe(&c.cell),
+            safe(c.message.as_deref().unwrap_or("stopped"))
         ),
         ChildStatus::CommitUnknown => format!(
             "{}: UNKNOWN: {}\n",
-            c.cell,
-            comment_text(c.message.as_deref().unwrap_or("COMMIT got no answer"))
+            safe(&c.cell),
+            safe(c.message.as_deref().unwrap_or("COMMIT got no answer"))
         ),
         ChildStatus::NotAttempted => format!(
             "{}: not attempted (an earlier child stopped the run)\n",
-            c.cell
+            safe(&c.cell)
         ),
         ChildStatus::Undone => format!(
             "{}: undone: {}\n",
-            c.cell,
-            c.message.as_deref().unwrap_or("")
+            safe(&c.cell),
+            safe(c.message.as_deref().unwrap_or(""))
         ),
         ChildStatus::Pending | ChildStatus::Committing => match &c.message {
-            Some(m) => format!("{}: {:?}: {}\n", c.cell, c.status, comment_text(m)),
-            None => format!("{}: {:?}\n", c.cell, c.status),
+            Some(m) => format!("{}: {:?}: {}\n", safe(&c.cell), c.status, comment_text(m)),
+            None => format!("{}: {:?}\n", safe(&c.cell), c.status),
         },
     }
 }

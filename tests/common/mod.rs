@@ -666,6 +666,10 @@ pub fn cellaudit_env<S: AsRef<std::ffi::OsStr>>(args: &[S], env: &[(&str, &str)]
     let mut cmd = assert_cmd::Command::cargo_bin("cellaudit").unwrap();
     cmd.args(args)
         .env_remove("CELLAUDIT_CONFIG")
+        // The layout and colour of human output follow these; tests see the piped defaults.
+        .env_remove("COLUMNS")
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
         .write_stdin("");
     for (k, v) in env {
         cmd.env(k, v);
@@ -727,4 +731,33 @@ pub fn v2_deployment(server: &MariaDb, prefix: &str) -> (String, Vec<(String, St
         })
         .collect();
     (api, cells)
+}
+
+/// The headless browser for tests of the HTML report: Debian's `chromium` (scripts/test.sh installs it
+/// when missing). Without it, a machine with apt fails the test (install it, or run scripts/test.sh);
+/// only where apt is unavailable is the browser part skipped, loudly.
+pub fn chromium() -> Option<PathBuf> {
+    for name in ["chromium", "chromium-browser", "google-chrome"] {
+        for dir in std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+            .unwrap_or_default()
+        {
+            let p = dir.join(name);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    let apt = ["/usr/bin/apt-get", "/bin/apt-get"]
+        .iter()
+        .any(|p| Path::new(p).exists());
+    if apt {
+        panic!(
+            "chromium is not installed: run scripts/test.sh (it installs Debian's chromium) or apt-get install chromium"
+        );
+    }
+    eprintln!(
+        "\n!!!!!!!!\n!!! SKIPPED: the headless-browser check of the HTML report: no chromium and no apt-get to install it\n!!!!!!!!\n"
+    );
+    None
 }
