@@ -247,3 +247,47 @@ fn stein_healthy_twin_is_clean() {
 fn stein_drift_twin_gives_exactly_its_documented_findings() {
     drift("stein", "Stein (19)", None, None);
 }
+
+/// Stein's computes (service version 37) against an upgrade to Epoxy (31), which supports computes from Caracal
+/// (66) on: every live nova-compute fails nova-status's "Older than N-1 computes"; without a target the box is absent.
+#[test]
+fn upgrade_check_to_a_target_release_flags_computes_too_old_for_it() {
+    let mut args = twin_args("stein", "healthy");
+    args[0] = "upgrade-check".to_string();
+    let plain = cellaudit(&args);
+    assert_eq!(plain.code, 0, "{}", plain.stdout);
+    assert!(
+        !plain.stdout.contains("Older than N-1 computes"),
+        "{}",
+        plain.stdout
+    );
+    args.extend(["--target-release".to_string(), "epoxy".to_string()]);
+    let run = cellaudit(&args);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("| Check: Older than N-1 computes"),
+        "{}",
+        run.stdout
+    );
+    // cmp-01..04, ironic-01, ironic-02 in cell1; cmp-11, cmp-12 in cell2 (old-01 is deleted: not counted).
+    let flat: Vec<&str> = run
+        .stdout
+        .split_whitespace()
+        .filter(|w| *w != "|")
+        .collect();
+    let flat = flat.join(" ");
+    assert_eq!(
+        flat.matches("reports service version 37;").count(),
+        8,
+        "{}",
+        run.stdout
+    );
+    let bad = cellaudit(&[
+        "upgrade-check",
+        "--api-db",
+        "mysql://x/y",
+        "--target-release",
+        "bogus",
+    ]);
+    assert_eq!(bad.code, 255);
+}
