@@ -39,7 +39,7 @@ pub async fn run(cli: cli::Cli) -> u8 {
                 out.push_str(&format!("{:<20} {}\n", c.name, c.about));
             }
             out.push_str("\ncells v2 (audit --api-db/--nova-conf; * also in upgrade-check):\n");
-            for c in checks::v2::V2_CHECKS {
+            for c in checks::v2::V2_CHECKS.iter().chain(checks::v2::V2_OPT_IN) {
                 let mark = if c.upgrade_title.is_some() { "*" } else { " " };
                 out.push_str(&format!("{:<19}{mark} {}\n", c.name, c.about));
             }

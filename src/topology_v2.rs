@@ -198,7 +198,11 @@ fn select(names: &[String]) -> Result<Vec<&'static V2CheckDef>, ConfigError> {
     let mut out: Vec<&'static V2CheckDef> = Vec::new();
     for n in names {
         let c = v2checks::find(n.trim()).ok_or_else(|| {
-            let known: Vec<&str> = v2checks::V2_CHECKS.iter().map(|c| c.name).collect();
+            let known: Vec<&str> = v2checks::V2_CHECKS
+                .iter()
+                .chain(v2checks::V2_OPT_IN)
+                .map(|c| c.name)
+                .collect();
             ConfigError(format!(
                 "unknown cells v2 check '{}' (known: {})",
                 n.trim(),
