@@ -229,6 +229,13 @@ pub struct V2Args {
     /// The availability zone of hosts in no AZ aggregate [default: nova, or nova.conf's default_availability_zone].
     #[arg(long, value_name = "AZ")]
     pub default_az: Option<String>,
+    /// Placement's database URL, for the placement checks (or [placement] url in --config). Without it,
+    /// placement's tables are read from the API DB when it has them (Ocata to Stein).
+    #[arg(long, value_name = "URL")]
+    pub placement_db: Option<String>,
+    /// Read placement's database URL from this placement.conf's [placement_database] connection.
+    #[arg(long, value_name = "PATH", conflicts_with = "placement_db")]
+    pub placement_conf: Option<PathBuf>,
 }
 
 #[derive(Args)]

@@ -127,6 +127,8 @@ struct FileConfig {
     jobs_per_server: Option<usize>,
     connect_timeout: Option<u64>,
     statement_timeout: Option<u64>,
+    /// Cells v2: the placement database (url, password_env or password_file), as `--placement-db`.
+    placement: Option<FileCell>,
 }
 
 #[derive(Debug, Default)]
@@ -572,7 +574,8 @@ pub fn wants_v2(v2: &crate::cli::V2Args) -> bool {
 pub fn topology_of(args: &AuditArgs) -> Result<Topology, ConfigError> {
     let t = &args.topology;
     let v = &args.v2;
-    let v1 = t.parent.is_some() || !t.children.is_empty() || t.config.is_some();
+    // A cells v2 run may take a --config file for its [placement] section.
+    let v1 = t.parent.is_some() || !t.children.is_empty() || (t.config.is_some() && !wants_v2(v));
     if wants_v2(v) {
         if v1 {
             return Err(ConfigError(
@@ -607,6 +610,82 @@ fn timeout(flag: Option<u64>, default: Duration, what: &str) -> Result<Duration,
     }
 }
 
+/// The placement part of a cells v2 command line: where placement's database is, first of `--placement-db`,
+/// `--placement-conf`'s `[placement_database] connection`, the config file's `[placement]`, and nova.conf's
+/// `[placement_database] connection` (Rocky and Stein could keep in-tree placement in a database of its own);
+/// and which placement checks run.
+pub fn placement_config(
+    v2: &crate::cli::V2Args,
+    config_file: Option<&Path>,
+    checks: &[String],
+) -> Result<crate::placement::PlacementConfig, ConfigError> {
+    use crate::placement;
+    let named: Vec<&'static str> = checks
+        .iter()
+        .filter_map(|n| {
+            placement::CHECKS
+                .iter()
+                .find(|(c, _)| *c == n.trim())
+                .map(|(c, _)| *c)
+        })
+        .collect();
+    let chosen = if checks.is_empty() {
+        placement::CHECKS.iter().map(|(c, _)| *c).collect()
+    } else {
+        named.clone()
+    };
+    let conf_connection = |path: &Path, what: &str| -> Result<Option<String>, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("cannot read {what} {}: {e}", path.display())))?;
+        Ok(crate::topology_v2::parse_nova_conf(&text)
+            .get("placement_database")
+            .and_then(|s| s.get("connection"))
+            .filter(|c| !c.is_empty())
+            .cloned())
+    };
+    let file = match config_file {
+        Some(p) => {
+            let f = load_file(p)?;
+            if f.parent.is_some() || !f.child.is_empty() {
+                return Err(ConfigError(format!(
+                    "config {}: [parent] and [[child]] describe cells v1; a cells v2 run reads only [placement] from it",
+                    p.display()
+                )));
+            }
+            f.placement
+        }
+        None => None,
+    };
+    let none = PasswordSource::default();
+    let spec = if let Some(url) = &v2.placement_db {
+        Some(cell_spec(placement::NAME, Role::Placement, url, &none))
+    } else if let Some(path) = &v2.placement_conf {
+        let url = conf_connection(path, "placement.conf")?.ok_or_else(|| {
+            ConfigError(format!(
+                "{} has no [placement_database] connection; give --placement-db URL",
+                path.display()
+            ))
+        })?;
+        Some(cell_spec(placement::NAME, Role::Placement, &url, &none))
+    } else if let Some(fc) = &file {
+        let src = PasswordSource {
+            env: fc.password_env.clone(),
+            file: fc.password_file.clone(),
+        };
+        Some(cell_spec(placement::NAME, Role::Placement, &fc.url, &src))
+    } else if let Some(path) = &v2.nova_conf {
+        conf_connection(path, "nova.conf")?
+            .map(|url| cell_spec(placement::NAME, Role::Placement, &url, &none))
+    } else {
+        None
+    };
+    Ok(placement::PlacementConfig {
+        spec,
+        checks: chosen,
+        named: !named.is_empty(),
+    })
+}
+
 /// The validated cells v2 configuration of a command line.
 pub fn v2_config(
     v2: &crate::cli::V2Args,
@@ -615,21 +694,45 @@ pub fn v2_config(
     checks: &[String],
     format: Format,
 ) -> Result<crate::topology_v2::V2Config, ConfigError> {
+    v2_config_with(v2, None, connect_timeout, statement_timeout, checks, format)
+}
+
+/// [`v2_config`] with the `--config` file that may hold `[placement]`.
+pub fn v2_config_with(
+    v2: &crate::cli::V2Args,
+    config_file: Option<&Path>,
+    connect_timeout: Option<u64>,
+    statement_timeout: Option<u64>,
+    checks: &[String],
+    format: Format,
+) -> Result<crate::topology_v2::V2Config, ConfigError> {
+    let placement = placement_config(v2, config_file, checks)?;
+    let nova_checks: Vec<String> = checks
+        .iter()
+        .filter(|n| !crate::placement::is_check(n.trim()))
+        .cloned()
+        .collect();
     let d = Timeouts::default();
-    crate::topology_v2::V2Config::from_inputs(&crate::topology_v2::V2Inputs {
+    let mut cfg = crate::topology_v2::V2Config::from_inputs(&crate::topology_v2::V2Inputs {
         api_db: v2.api_db.as_deref(),
         nova_conf: v2.nova_conf.as_deref(),
         database_connection: v2.database_connection.as_deref(),
         cells: &v2.cells,
         cell_urls: &v2.cell_urls,
         default_az: v2.default_az.as_deref(),
-        checks,
+        checks: &nova_checks,
         timeouts: Timeouts {
             connect: timeout(connect_timeout, d.connect, "connect timeout")?,
             statement: timeout(statement_timeout, d.statement, "statement timeout")?,
         },
         format,
-    })
+    })?;
+    // Only placement checks named: no Nova check runs (an empty list would mean all of them).
+    if !checks.is_empty() && nova_checks.is_empty() {
+        cfg.checks.clear();
+    }
+    cfg.placement = placement;
+    Ok(cfg)
 }
 
 pub fn format(f: FormatArg) -> Format {

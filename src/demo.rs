@@ -102,7 +102,9 @@ pub async fn build_deployment(dir: &Path) -> Result<(CellSpec, Vec<CellSpec>), S
         };
         match role {
             Role::Parent => parent = Some(spec),
-            Role::Child | Role::Api | Role::Cell | Role::Cell0 => children.push(spec),
+            Role::Child | Role::Api | Role::Cell | Role::Cell0 | Role::Placement => {
+                children.push(spec)
+            }
         }
     }
     Ok((parent.ok_or("fixture has no parent")?, children))

@@ -36,6 +36,8 @@ pub struct AuditedV2 {
     pub api: Option<CellData>,
     /// Every mapped cell: (name, uuid, is cell0, its snapshot when it was audited and read).
     pub cells: Vec<(String, String, bool, Option<CellData>)>,
+    /// What the placement checks read, when they ran.
+    pub placement: Option<crate::placement::PlacementView>,
 }
 
 pub async fn audit_v2(cfg: &V2Config) -> Report {
@@ -55,6 +57,7 @@ async fn audit_v2_unstamped(cfg: &V2Config) -> AuditedV2 {
         report,
         api: None,
         cells: Vec::new(),
+        placement: None,
     };
     let api_sets = union(
         std::iter::once(&[&q::CELL_MAPPINGS][..]).chain(cfg.checks.iter().map(|c| c.api_sets)),
@@ -149,6 +152,16 @@ async fn audit_v2_unstamped(cfg: &V2Config) -> AuditedV2 {
     for check in &cfg.checks {
         (check.run)(&ctx).record_in(check.name, &mut report);
     }
+    let placement = crate::placement::audit(
+        &cfg.placement,
+        &cfg.api,
+        &ctx,
+        &specs,
+        cfg.timeouts,
+        &limits,
+        &mut report,
+    )
+    .await;
     report.finish();
     drop(ctx);
     let cells = mappings
@@ -168,5 +181,6 @@ async fn audit_v2_unstamped(cfg: &V2Config) -> AuditedV2 {
         report,
         api: Some(api_data),
         cells,
+        placement,
     }
 }

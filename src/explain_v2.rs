@@ -253,6 +253,9 @@ pub fn explain(a: &AuditedV2, subject: Subject, id: &str) -> Explanation {
     e.hosts = hosts.iter().map(|h| host_row(&v, h)).collect();
     let uuid = (subject == Subject::Instance).then_some(id);
     e.findings = related(&a.report.findings, &agg_names, &hosts, uuid);
+    if let Some(p) = &a.placement {
+        crate::placement::explain::add(p, &v.aggregates, &a.report.findings, &mut e);
+    }
     verdict(&mut e);
     if subject == Subject::Instance {
         instance_summary(&mut e);

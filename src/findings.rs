@@ -33,6 +33,8 @@ pub enum Role {
     Cell,
     /// Cells v2: cell0, recognised by its uuid.
     Cell0,
+    /// The placement database (or nova_api, where placement's tables lived until Stein).
+    Placement,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -18,6 +18,7 @@ pub mod lookup;
 pub mod merge;
 pub mod output;
 pub mod packaging;
+pub mod placement;
 pub mod progress;
 pub mod queries;
 pub mod release;
@@ -42,6 +43,10 @@ pub async fn run(cli: cli::Cli) -> u8 {
             for c in checks::v2::V2_CHECKS.iter().chain(checks::v2::V2_OPT_IN) {
                 let mark = if c.upgrade_title.is_some() { "*" } else { " " };
                 out.push_str(&format!("{:<19}{mark} {}\n", c.name, c.about));
+            }
+            out.push_str("\nplacement (cells v2 with --placement-db/--placement-conf, or placement in the API DB; * also in upgrade-check):\n");
+            for (name, about) in placement::CHECKS {
+                out.push_str(&format!("{name:<19}* {about}\n"));
             }
             emit(&out)
         }
@@ -135,8 +140,9 @@ async fn run_upgrade_check(args: &cli::UpgradeCheckArgs) -> u8 {
         .chain(checks::v2::V2_OPT_IN.iter().filter(|_| target.is_some()))
         .filter(|c| c.upgrade_title.is_some())
         .map(|c| c.name.to_string())
+        .chain(placement::CHECKS.iter().map(|(n, _)| n.to_string()))
         .collect();
-    let cfg = match config::v2_config(
+    let mut cfg = match config::v2_config(
         &args.v2,
         args.connect_timeout,
         args.statement_timeout,
@@ -158,6 +164,8 @@ async fn run_upgrade_check(args: &cli::UpgradeCheckArgs) -> u8 {
             return exit_codes::AUDIT_ERROR;
         }
     };
+    // Placement's boxes appear only where placement is found (its own database, or its tables in nova_api).
+    cfg.placement.named = false;
     let report = engine_v2::audit_v2(&cfg).await;
     // Unreadable cells are reported by the engine as `connectivity` findings: they belong in the first box.
     let boxes: Vec<(&str, Vec<&str>)> = cfg
@@ -171,6 +179,12 @@ async fn run_upgrade_check(args: &cli::UpgradeCheckArgs) -> u8 {
             }
             (c.upgrade_title.unwrap_or(c.name), shown)
         })
+        .chain(
+            placement::UPGRADE_TITLES
+                .iter()
+                .filter(|(name, _)| report.checks.iter().any(|c| c.check == *name))
+                .map(|(name, title)| (*title, vec![*name])),
+        )
         .collect();
     let spec: Vec<render::upgrade::UpgradeBox<'_>> = boxes
         .iter()
@@ -311,8 +325,9 @@ fn parse_release(raw: &str) -> Result<release::Release, config::ConfigError> {
 fn v2_config_of(a: &cli::AuditArgs, checks: &[String]) -> Result<topology_v2::V2Config, u8> {
     config::topology_of(a)
         .and_then(|_| {
-            config::v2_config(
+            config::v2_config_with(
                 &a.v2,
+                a.topology.config.as_deref(),
                 a.topology.connect_timeout,
                 a.topology.statement_timeout,
                 checks,

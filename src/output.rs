@@ -277,12 +277,20 @@ mod tests {
             .status()
             .unwrap();
         assert!(ok.success());
-        let reader = {
-            let fifo = fifo.clone();
-            std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+        // The read end is opened first, non-blocking, so a writer that replaced the FIFO instead
+        // of writing into it fails the test rather than hanging it.
+        let mut reader = {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(&fifo)
+                .unwrap()
         };
         write_atomic(&fifo, "through the pipe\n").unwrap();
-        assert_eq!(reader.join().unwrap(), "through the pipe\n");
+        let mut got = String::new();
+        std::io::Read::read_to_string(&mut reader, &mut got).unwrap();
+        assert_eq!(got, "through the pipe\n");
         assert!(
             std::fs::symlink_metadata(&fifo)
                 .unwrap()

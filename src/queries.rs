@@ -1,5 +1,6 @@
 //! The catalogue of queries in `queries/`: what each reads and which tables and columns it needs.
 
+pub mod placement;
 pub mod v2;
 
 /// One SQL text and the schema it needs to run.

@@ -27,6 +27,8 @@ pub struct V2Config {
     pub default_az: String,
     pub timeouts: Timeouts,
     pub format: Format,
+    /// Where placement is and which placement checks run (set by `config::v2_config`).
+    pub placement: crate::placement::PlacementConfig,
     /// Changes this recent are in flight, not drift (a cross-cell resize's swap, a build).
     pub lag: std::time::Duration,
     /// The time `lag` counts back from (epoch seconds, UTC); `None` is now.
@@ -58,6 +60,7 @@ impl std::fmt::Debug for V2Config {
             .field("default_az", &self.default_az)
             .field("timeouts", &self.timeouts)
             .field("format", &self.format)
+            .field("placement", &self.placement)
             .field("lag", &self.lag)
             .field("as_of", &self.as_of)
             .field("jobs", &self.jobs)
@@ -81,7 +84,7 @@ pub struct V2Inputs<'a> {
 }
 
 /// The parts of nova.conf cellaudit reads: `section → key → value`, the last assignment winning as in oslo.config.
-fn parse_nova_conf(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+pub(crate) fn parse_nova_conf(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
     let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let mut section = String::new();
     for line in text.lines() {
@@ -182,6 +185,7 @@ impl V2Config {
             default_az,
             timeouts: i.timeouts,
             format: i.format,
+            placement: Default::default(),
             lag: crate::engine::DEFAULT_LAG,
             as_of: None,
             jobs: crate::limits::DEFAULT_JOBS,

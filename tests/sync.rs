@@ -812,8 +812,47 @@ async fn sqlite_apply_then_undo_round_trips() {
     ]);
     let (code, out) = run_lib(&undo, &Hooks::default()).await;
     assert_eq!(code, exit_codes::SYNC_DONE, "{out}");
+    assert!(out.contains("BEGIN IMMEDIATE;"), "{out}");
+    for c in ["child1", "child2", "child3"] {
+        let shown = preview_writes(&out, c);
+        assert!(!shown.is_empty(), "{c}: {out}");
+        assert_eq!(shown, undone_statements(&out, c), "{c}:\n{out}");
+    }
     for (u, b) in children.iter().zip(&before) {
         assert_eq!(&sqlite_dump(u).await, b, "undo did not restore {u}");
+    }
+
+    // An undo whose COMMIT answer was lost leaves the journal saying `committed` with the rows
+    // already reversed: the next undo finds them as before the run and records the child undone.
+    use cellaudit::sync::journal;
+    let path = PathBuf::from(&undo[undo.iter().position(|a| a == "--undo").unwrap() + 1]);
+    let mut j = journal::read(&path).unwrap();
+    for c in &mut j.children {
+        if c.status == journal::ChildStatus::Undone {
+            c.status = journal::ChildStatus::CommitUnknown;
+        }
+    }
+    j.checksum = journal::checksum(&j);
+    write_journal(&path, &j);
+    let (code, out) = run_lib(&undo, &Hooks::default()).await;
+    assert_eq!(code, exit_codes::SYNC_DONE, "{out}");
+    for c in ["child1", "child2", "child3"] {
+        assert!(
+            out.contains(&format!(
+                "{c}: nothing to reverse: every row is already as it was before the run"
+            )),
+            "{out}"
+        );
+    }
+    assert!(
+        journal::read(&path)
+            .unwrap()
+            .children
+            .iter()
+            .all(|c| c.status == journal::ChildStatus::Undone)
+    );
+    for (u, b) in children.iter().zip(&before) {
+        assert_eq!(&sqlite_dump(u).await, b, "{u} changed");
     }
 }
 
@@ -848,4 +887,566 @@ async fn sqlite_dump(url: &str) -> String {
     }
     pool.close().await;
     out
+}
+
+/// The part of a dry run for one child, from its `-- == cell` line to the next child or the summary.
+fn child_section(out: &str, cell: &str) -> String {
+    let head = format!("-- == {cell} (");
+    let start = out
+        .find(&head)
+        .unwrap_or_else(|| panic!("no section for {cell} in:\n{out}"));
+    let rest = &out[start..];
+    let end = rest[1..]
+        .find("\n-- == ")
+        .map(|i| i + 1)
+        .or_else(|| rest.find("\nSUMMARY"))
+        .unwrap_or(rest.len());
+    rest[..end].to_string()
+}
+
+fn stamp_of(out: &str) -> String {
+    out.lines()
+        .find_map(|l| l.split("rows are stamped ").nth(1))
+        .and_then(|l| l.strip_suffix(" UTC"))
+        .unwrap_or_else(|| panic!("no stamp in:\n{out}"))
+        .to_string()
+}
+
+/// A parent aggregate name and metadata value that try to leave a literal or a comment: a newline
+/// followed by SQL, a client command (`\!` runs a shell in the mariadb client), quotes, a
+/// backslash (read differently with and without NO_BACKSLASH_ESCAPES), a terminal escape, non-ASCII.
+fn hostile_name(marker: &Path) -> String {
+    format!(
+        "\x01x\nDROP TABLE victim; -- \n\\! touch {}\n' \" \\' \\\\ \x1b[2J é",
+        marker.display()
+    )
+}
+
+#[test]
+fn the_printed_mariadb_script_gives_the_tables_apply_gives_in_both_sql_modes() {
+    let server = MariaDb::shared();
+    let cells = deployment(server);
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("pwned");
+    let name = hostile_name(&marker);
+    let hex = |s: &str| s.bytes().map(|b| format!("{b:02X}")).collect::<String>();
+    let api = url_of(&cells, "api");
+    server.exec(
+        api,
+        &format!(
+            "UPDATE aggregates SET name = X'{}', uuid = '0a000000-0000-4000-8000-0000000000ff' WHERE name = 'az-west-agg';
+             INSERT INTO aggregate_metadata (created_at, aggregate_id, `key`, value, deleted)
+             SELECT created_at, id, 'note', X'{}', 0 FROM aggregates WHERE uuid = '0a000000-0000-4000-8000-0000000000ff';",
+            hex(&name),
+            hex("a\\b'c\r\n\\0")
+        ),
+    );
+    let children = ["child1", "child2", "child3"];
+    for c in children {
+        server.exec(url_of(&cells, c), "CREATE TABLE victim (id INT)");
+    }
+    let dry = sync_cli(&cells, &["--fix-drift"]);
+    assert_eq!(dry.code, exit_codes::SYNC_PLANNED as i32, "{}", dry.stderr);
+    assert!(
+        dry.stdout.contains("_utf8mb4 X'"),
+        "the hostile name is not in the plan:\n{}",
+        dry.stdout
+    );
+    // Data never starts a line: every line is a comment, a statement, or the summary.
+    for l in dry.stdout.lines() {
+        assert!(
+            !l.starts_with("DROP") && !l.starts_with("\\!") && !l.contains('\x1b'),
+            "{l:?}"
+        );
+    }
+    let s1 = stamp_of(&dry.stdout);
+
+    // Two copies of the children run the printed sections with the client: default sql_mode and NO_BACKSLASH_ESCAPES.
+    let copies: Vec<Vec<(String, String)>> = (0..2)
+        .map(|_| {
+            children
+                .iter()
+                .map(|c| {
+                    let u = load_cell(server, c);
+                    server.exec(&u, "CREATE TABLE victim (id INT)");
+                    (c.to_string(), u)
+                })
+                .collect()
+        })
+        .collect();
+    for (mode, copy) in [
+        "",
+        "SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES');\n",
+    ]
+    .iter()
+    .zip(&copies)
+    {
+        for (c, u) in copy {
+            server.exec(u, &format!("{mode}{}", child_section(&dry.stdout, c)));
+        }
+    }
+    assert!(
+        !marker.exists(),
+        "the mariadb client ran a shell command from the data"
+    );
+
+    let jdir = tempfile::tempdir().unwrap();
+    let applied = sync_cli(
+        &cells,
+        &[
+            "--fix-drift",
+            "--apply",
+            "--yes",
+            "--journal-dir",
+            &jdir.path().display().to_string(),
+        ],
+    );
+    assert_eq!(
+        applied.code,
+        exit_codes::SYNC_DONE as i32,
+        "{}{}",
+        applied.stdout,
+        applied.stderr
+    );
+    let s2 = stamp_of(&applied.stdout);
+    for c in children {
+        let want = dump(server, url_of(&cells, c)).replace(&s2, "NOW");
+        for copy in &copies {
+            let got = dump(server, url_of(copy, c)).replace(&s1, "NOW");
+            assert_eq!(got, want, "{c}: the printed script and --apply differ");
+            assert_eq!(
+                server.query(url_of(copy, c), "SELECT COUNT(*) FROM victim"),
+                "0\n"
+            );
+        }
+    }
+    // The copy holds the hostile name byte for byte.
+    assert_eq!(
+        server.query(
+            url_of(&copies[1], "child2"),
+            &format!(
+                "SELECT COUNT(*) FROM aggregates WHERE name = X'{}' AND deleted = 0",
+                hex(&name)
+            )
+        ),
+        "1\n"
+    );
+}
+
+async fn sqlite_exec(url: &str, sql: &str) {
+    let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+    let sql: &'static str = Box::leak(sql.to_string().into_boxed_str());
+    sqlx::raw_sql(sql)
+        .execute(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\nSQL:\n{sql}"));
+    pool.close().await;
+}
+
+fn sqlite_cells(dir: &Path) -> Vec<(String, String)> {
+    CELLS
+        .iter()
+        .map(|c| (c.to_string(), common::sqlite_cell(dir, c, &fixtures(c))))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_printed_sqlite_script_gives_the_tables_apply_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy_dir = tempfile::tempdir().unwrap();
+    let cells = sqlite_cells(dir.path());
+    let copy = sqlite_cells(copy_dir.path());
+    let name = hostile_name(&dir.path().join("pwned"));
+    let hex = |s: &str| s.bytes().map(|b| format!("{b:02X}")).collect::<String>();
+    sqlite_exec(
+        url_of(&cells, "api"),
+        &format!(
+            "UPDATE aggregates SET name = CAST(X'{}' AS TEXT), uuid = '0a000000-0000-4000-8000-0000000000ff' WHERE name = 'az-west-agg';
+             INSERT INTO aggregate_metadata (created_at, aggregate_id, key, value, deleted)
+             SELECT created_at, id, 'note', CAST(X'{}' AS TEXT), 0 FROM aggregates WHERE uuid = '0a000000-0000-4000-8000-0000000000ff';",
+            hex(&name),
+            hex("a\\b'c\r\n\\0")
+        ),
+    )
+    .await;
+    let mut args = v1_topology(&cells);
+    args.push("--fix-drift".into());
+    let (code, dry) = run_lib(&args, &Hooks::default()).await;
+    assert_eq!(code, exit_codes::SYNC_PLANNED, "{dry}");
+    assert!(dry.contains("CAST(X'"), "{dry}");
+    // SQLite has no backslash escapes: a backslash in data is printed as hex, never doubled.
+    for l in dry.lines().filter(|l| !l.starts_with("--")) {
+        assert!(!l.contains('\\'), "{l}");
+    }
+    let s1 = stamp_of(&dry);
+    for c in ["child1", "child2", "child3"] {
+        sqlite_exec(url_of(&copy, c), &child_section(&dry, c)).await;
+    }
+    let jdir = tempfile::tempdir().unwrap();
+    args.extend(apply_flags(&jdir));
+    let (code, out) = run_lib(&args, &Hooks::default()).await;
+    assert_eq!(code, exit_codes::SYNC_DONE, "{out}");
+    let s2 = stamp_of(&out);
+    for c in ["child1", "child2", "child3"] {
+        assert_eq!(
+            sqlite_dump(url_of(&copy, c)).await.replace(&s1, "NOW"),
+            sqlite_dump(url_of(&cells, c)).await.replace(&s2, "NOW"),
+            "{c}: the printed script and --apply differ"
+        );
+    }
+}
+
+/// The statements of one child's part of an undo preview that change rows, in order.
+fn preview_writes(out: &str, cell: &str) -> Vec<String> {
+    child_section(out, cell)
+        .lines()
+        .filter(|l| l.starts_with("DELETE ") || l.starts_with("UPDATE "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The statements an undo reports it ran in one child.
+fn undone_statements(out: &str, cell: &str) -> Vec<String> {
+    let head = format!("{cell}: undone, ");
+    out.lines()
+        .skip_while(|l| !l.starts_with(&head))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .map(|l| l.trim().to_string())
+        .collect()
+}
+
+fn write_journal(path: &Path, j: &cellaudit::sync::journal::Journal) {
+    std::fs::write(path, serde_json::to_string_pretty(j).unwrap()).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undo_runs_exactly_what_it_shows_and_refuses_an_edited_journal() {
+    use cellaudit::sync::journal;
+    let server = MariaDb::shared();
+    let cells = deployment(server);
+    let before = dumps(server, &cells);
+    let jdir = tempfile::tempdir().unwrap();
+    let mut args = v1_topology(&cells);
+    args.extend(["--fix-drift".into()]);
+    args.extend(apply_flags(&jdir));
+    let (code, out) = run_lib(&args, &Hooks::default()).await;
+    assert_eq!(code, exit_codes::SYNC_DONE, "{out}");
+    let path = journal_path(&out);
+    let applied = dumps(server, &cells);
+    let original = std::fs::read_to_string(&path).unwrap();
+    let mut undo = v1_topology(&cells);
+    undo.extend(["--undo".into(), path.display().to_string(), "--yes".into()]);
+    let undo_cli = |extra: &[&str]| {
+        let mut a = vec!["sync".to_string()];
+        a.extend(undo.iter().cloned());
+        a.extend(extra.iter().map(|s| s.to_string()));
+        cellaudit(&a)
+    };
+
+    // An entry pointed at a row sync never wrote (az-east-agg, which child2 had before): the checksum catches the edit.
+    let c2 = url_of(&cells, "child2");
+    let victim: i64 = server
+        .query(c2, "SELECT id FROM aggregates WHERE name = 'az-east-agg'")
+        .trim()
+        .parse()
+        .unwrap();
+    let mut j = journal::read(&path).unwrap();
+    let child2 = j.children.iter_mut().find(|c| c.cell == "child2").unwrap();
+    let e = child2
+        .entries
+        .iter_mut()
+        .find(|e| e.table == "aggregates")
+        .unwrap();
+    e.id = victim;
+    e.row.insert("id".into(), victim.into());
+    write_journal(&path, &j);
+    let run = undo_cli(&[]);
+    assert_eq!(run.code, exit_codes::AUDIT_ERROR as i32, "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("is damaged or was edited: its checksum"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stdout, "");
+    assert_eq!(dumps(server, &cells), applied);
+
+    // The same edit with the checksum recomputed (whoever can write the journal can do that): the
+    // preview shows the DELETE of that row, and the row check refuses it, as it is not what sync wrote.
+    j.checksum = journal::checksum(&j);
+    write_journal(&path, &j);
+    let run = undo_cli(&[]);
+    assert_eq!(
+        run.code,
+        exit_codes::SYNC_REFUSED as i32,
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("\nDELETE FROM aggregates WHERE id = {victim};\n")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(&format!(
+            "child2: aggregates row id {victim} changed since the sync wrote it"
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("Nothing was changed."),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(dumps(server, &cells), applied);
+
+    // Free text in a journal is not read: an old-style `undo_sql` is refused, not shown or run.
+    let mut v: Value = serde_json::from_str(&original).unwrap();
+    v["children"][0]["entries"][0]["undo_sql"] = "harmless".into();
+    std::fs::write(&path, v.to_string()).unwrap();
+    let run = undo_cli(&[]);
+    assert_eq!(run.code, exit_codes::AUDIT_ERROR as i32);
+    assert!(
+        run.stderr.contains("unknown field `undo_sql`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(dumps(server, &cells), applied);
+
+    // The journal as written: the statements shown are the statements run, in the same order.
+    std::fs::write(&path, &original).unwrap();
+    let (code, out) = run_lib(&undo, &Hooks::default()).await;
+    assert_eq!(code, exit_codes::SYNC_DONE, "{out}");
+    for c in ["child1", "child2", "child3"] {
+        let shown = preview_writes(&out, c);
+        assert!(!shown.is_empty(), "{c}: {out}");
+        assert_eq!(shown, undone_statements(&out, c), "{c}:\n{out}");
+    }
+    assert_eq!(dumps(server, &cells), before);
+    let j = journal::read(&path).unwrap();
+    assert!(
+        j.children
+            .iter()
+            .all(|c| c.status == journal::ChildStatus::Undone),
+        "{j:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partly_failed_undo_is_finished_by_a_later_undo() {
+    use cellaudit::sync::journal;
+    let server = MariaDb::shared();
+    let mut cells = deployment(server);
+    // child3 is written by an account that may not DELETE: its undo fails after the others committed.
+    let c3 = url_of(&cells, "child3").to_string();
+    let db3 = db_name(&c3);
+    let user = format!("nodel_{db3}");
+    server.exec(
+        "mysql",
+        &format!(
+            "CREATE USER '{user}'@'localhost'; GRANT SELECT, INSERT, UPDATE ON `{db3}`.* TO '{user}'@'localhost';"
+        ),
+    );
+    cells.iter_mut().find(|(n, _)| n == "child3").unwrap().1 =
+        c3.replacen("root@", &format!("{user}@"), 1);
+    let before = dumps(server, &cells);
+    let jdir = tempfile::tempdir().unwrap();
+    let mut args = v1_topology(&cells);
+    args.extend(apply_flags(&jdir));
+    let (code, out) = run_lib(&args, &Hooks::default()).await;
+    assert_eq!(code, exit_codes::SYNC_DONE, "{out}");
+    let path = journal_path(&out);
+    let mut undo = v1_topology(&cells);
+    undo.extend(["--undo".into(), path.display().to_string(), "--yes".into()]);
+
+    let (code, out) = run_lib(&undo, &Hooks::default()).await;
+    assert_eq!(code, exit_codes::SYNC_ROLLED_BACK, "{out}");
+    assert!(out.contains("child1: undone, "), "{out}");
+    assert!(out.contains("child2: undone, "), "{out}");
+    assert!(out.contains("child3: NOT undone: "), "{out}");
+    assert!(out.contains("DELETE command denied"), "{out}");
+    assert!(
+        out.contains("run the same --undo again to finish child3"),
+        "{out}"
+    );
+    let j = journal::read(&path).unwrap();
+    let status = |c: &str| j.children.iter().find(|x| x.cell == c).unwrap().status;
+    assert_eq!(status("child1"), journal::ChildStatus::Undone);
+    assert_eq!(status("child2"), journal::ChildStatus::Undone);
+    assert_eq!(status("child3"), journal::ChildStatus::Committed);
+    let after_first = dumps(server, &cells);
+    assert_eq!(
+        after_first[..3],
+        before[..3],
+        "child1 and child2 are restored"
+    );
+    assert_ne!(after_first[3], before[3], "child3 was rolled back");
+
+    // The cause fixed, the same undo (here limited with --cell) finishes the rest.
+    server.exec(
+        "mysql",
+        &format!("GRANT DELETE ON `{db3}`.* TO '{user}'@'localhost';"),
+    );
+    let mut finish = undo.clone();
+    finish.extend(["--cell".into(), "child3".into()]);
+    let (code, out) = run_lib(&finish, &Hooks::default()).await;
+    assert_eq!(code, exit_codes::SYNC_DONE, "{out}");
+    assert!(
+        out.contains("-- already undone by an earlier --undo: child1 and child2"),
+        "{out}"
+    );
+    assert!(!out.contains("-- == child1"), "{out}");
+    assert!(out.contains("child3: undone, "), "{out}");
+    assert_eq!(dumps(server, &cells), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_sqlite_child_is_reported_and_journaled_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let cells = sqlite_cells(dir.path());
+    let c1 = url_of(&cells, "child1").to_string();
+    let before = sqlite_dump(&c1).await;
+    // Someone holds child1's write lock from the moment its transaction is about to begin.
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let release_rx = Arc::new(Mutex::new(Some(release_rx)));
+    let holder: Arc<Mutex<Option<std::thread::JoinHandle<()>>>> = Arc::new(Mutex::new(None));
+    let h = holder.clone();
+    let hooks = Hooks {
+        before_child: Some(Box::new(move |cell| {
+            if cell != "child1" {
+                return;
+            }
+            let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+            let url = c1.clone();
+            let rx = release_rx.lock().unwrap().take().unwrap();
+            *h.lock().unwrap() = Some(std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    use sqlx::Connection as _;
+                    let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                    sqlx::raw_sql("BEGIN EXCLUSIVE")
+                        .execute(&mut c)
+                        .await
+                        .unwrap();
+                    locked_tx.send(()).unwrap();
+                    let _ = rx.recv();
+                    sqlx::raw_sql("ROLLBACK").execute(&mut c).await.unwrap();
+                });
+            }));
+            locked_rx.recv().unwrap();
+        })),
+        after_step: None,
+    };
+    let jdir = tempfile::tempdir().unwrap();
+    let mut args = v1_topology(&cells);
+    args.extend(["--connect-timeout".into(), "1".into()]);
+    args.extend(apply_flags(&jdir));
+    let (code, out) = run_lib(&args, &hooks).await;
+    release_tx.send(()).unwrap();
+    if let Some(t) = holder.lock().unwrap().take() {
+        t.join().unwrap();
+    }
+    assert_eq!(code, exit_codes::SYNC_ROLLED_BACK, "{out}");
+    assert!(
+        out.contains("child1: ROLLED BACK: child1: cannot start the transaction: ")
+            && out.contains("database is locked"),
+        "{out}"
+    );
+    assert!(!out.contains("Pending"), "{out}");
+    let j = journal(&journal_path(&out));
+    let c = child_journal(&j, "child1");
+    assert_eq!(c["status"], "rolled_back");
+    let msg = c["message"].as_str().unwrap();
+    assert!(
+        msg.contains("database is locked") && msg.ends_with("nothing was changed in child1"),
+        "{msg}"
+    );
+    assert_eq!(sqlite_dump(url_of(&cells, "child1")).await, before);
+}
+
+#[test]
+fn journals_go_to_the_state_directory_private_and_announced() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let cells = sqlite_cells(dir.path());
+    let state = tempfile::tempdir().unwrap();
+    let cwd = tempfile::tempdir().unwrap();
+    let mut args = vec!["sync".to_string()];
+    args.extend(v1_topology(&cells));
+    args.extend([
+        "--cell".into(),
+        "child1".into(),
+        "--apply".into(),
+        "--yes".into(),
+    ]);
+    let mut cmd = assert_cmd::Command::cargo_bin("cellaudit").unwrap();
+    let out = cmd
+        .args(&args)
+        .current_dir(cwd.path())
+        .env_remove("CELLAUDIT_CONFIG")
+        .env("XDG_STATE_HOME", state.path())
+        .write_stdin("")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let jdir = state.path().join("cellaudit");
+    let path = journal_path(&stdout);
+    assert_eq!(path.parent().unwrap(), jdir, "{stdout}");
+    assert!(
+        stdout.contains(&format!("\nJournal: {}\n", path.display())),
+        "{stdout}"
+    );
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&jdir), 0o700);
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(
+        std::fs::read_dir(cwd.path()).unwrap().count(),
+        0,
+        "nothing lands in the current directory"
+    );
+}
+
+#[test]
+fn a_value_that_is_not_utf8_is_refused_not_copied_as_u_fffd() {
+    let server = MariaDb::shared();
+    let cells = deployment(server);
+    // A parent whose aggregate names are VARBINARY and hold bytes that are not UTF-8.
+    server.exec(
+        url_of(&cells, "api"),
+        "ALTER TABLE aggregates MODIFY name VARBINARY(255);
+         UPDATE aggregates SET name = X'FF617A2D77657374', uuid = '0a000000-0000-4000-8000-0000000000fe' WHERE name = 'az-west-agg';",
+    );
+    let run = sync_cli(&cells, &["--cell", "child2"]);
+    assert!(
+        run.stdout.contains("bytes that are not UTF-8"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout
+            .contains("0a000000-0000-4000-8000-0000000000fe', 0);"),
+        "the aggregate is still planned:\n{}",
+        run.stdout
+    );
+    let jdir = tempfile::tempdir().unwrap();
+    let flags = apply_flags(&jdir);
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let mut extra = vec!["--cell", "child2"];
+    extra.extend(flags);
+    sync_cli(&cells, &extra);
+    assert_eq!(
+        server.query(
+            url_of(&cells, "child2"),
+            "SELECT COUNT(*) FROM aggregates WHERE uuid = '0a000000-0000-4000-8000-0000000000fe' OR name LIKE '%az-west'"
+        ),
+        "0\n"
+    );
 }

@@ -140,7 +140,20 @@ pub fn table(e: &Explanation) -> String {
             "aggregates",
         ]);
         for h in &e.hosts {
-            let aggs = h.aggregates.values().flatten().cloned().collect::<Vec<_>>();
+            // The API DB's aggregates as they are; any other source (placement) says whose view it is.
+            let aggs = h
+                .aggregates
+                .iter()
+                .flat_map(|(src, names)| {
+                    names.iter().map(move |n| {
+                        if src == crate::topology_v2::API_NAME {
+                            n.clone()
+                        } else {
+                            format!("{src}: {n}")
+                        }
+                    })
+                })
+                .collect::<Vec<_>>();
             b.push_record([
                 h.host.clone(),
                 lines(&h.lives_in),

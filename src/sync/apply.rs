@@ -101,7 +101,7 @@ pub async fn run_steps(tx: &mut Tx, plan: &ChildPlan, hooks: &Hooks) -> Result<V
                 return Err(Stop::Conflict(format!(
                     "{} changed since the plan was made: it assumed {}, but `{}` found {found}",
                     plan.cell,
-                    g.assumes,
+                    sql::comment_text(&g.assumes),
                     render(d, g.stmt.query.sql(d), &values(binds))
                 )));
             }
@@ -246,6 +246,8 @@ pub struct UndoStep {
     id: i64,
     /// The row as the sync left it; the current row must be identical for the step to run.
     expect: BTreeMap<String, serde_json::Value>,
+    /// For an update, the columns it replaced: a row holding these again was already reversed.
+    before: Option<BTreeMap<String, serde_json::Value>>,
     query: &'static sql::Q,
     binds: Vec<Value>,
     /// Counts rows that still point at the row (insert of an aggregate or flavor): must be 0.
@@ -307,6 +309,7 @@ pub fn undo_steps(child: &ChildJournal) -> Result<Vec<UndoStep>, Vec<String>> {
             table,
             id: e.id,
             expect: e.row.clone(),
+            before: e.before.clone().filter(|_| e.action == EntryAction::Update),
             query,
             binds,
             refs: table
@@ -354,6 +357,15 @@ pub struct UndoChild {
     steps: Vec<UndoStep>,
 }
 
+/// What checking a child before its undo found.
+pub enum Prepared {
+    /// Every row is exactly as the sync left it; the transaction is open and the rows locked.
+    Ready(UndoChild),
+    /// Every row is already as it was before the run (inserted rows gone, updated values back):
+    /// an earlier undo committed without its answer arriving, or the run's COMMIT never landed.
+    AlreadyReversed,
+}
+
 /// Opens a transaction in the child and checks, in the order [`undo_script`] shows, that every
 /// journaled row is still exactly as written. Returns the problems found (each one line); nothing is changed.
 pub async fn prepare_undo(
@@ -361,48 +373,72 @@ pub async fn prepare_undo(
     steps: Vec<UndoStep>,
     url: &DbUrl,
     timeouts: Timeouts,
-) -> Result<UndoChild, Vec<String>> {
+) -> Result<Prepared, Vec<String>> {
     let mut tx = Tx::begin(url, timeouts)
         .await
         .map_err(|e| vec![url.scrub(&format!("{cell}: cannot start the transaction: {e}"))])?;
     let mut problems = Vec::new();
+    let mut reversed = Vec::new();
     for s in steps.iter().rev() {
         match read_row(&mut tx, s.table, s.id).await {
             Err(stop) => problems.push(url.scrub(stop.message())),
-            Ok(None) => problems.push(format!(
-                "{cell}: {} row id {} is gone since the sync wrote it",
-                s.table.name, s.id
-            )),
+            Ok(None) => {
+                let msg = format!(
+                    "{cell}: {} row id {} is gone since the sync wrote it",
+                    s.table.name, s.id
+                );
+                if s.before.is_none() {
+                    reversed.push(msg);
+                } else {
+                    problems.push(msg);
+                }
+            }
             Ok(Some(row)) => {
                 let now = row_map(s.table, &row);
-                if now != s.expect {
-                    let changed: Vec<String> = now
-                        .iter()
-                        .filter(|(k, v)| s.expect.get(*k) != Some(*v))
-                        .map(|(k, v)| {
-                            format!(
-                                "{k}: {} -> {v}",
-                                s.expect.get(k).cloned().unwrap_or_default()
-                            )
-                        })
-                        .collect();
-                    problems.push(sql::comment_text(&format!(
-                        "{cell}: {} row id {} changed since the sync wrote it ({})",
-                        s.table.name,
-                        s.id,
-                        changed.join(", ")
-                    )));
+                if now == s.expect {
+                    continue;
+                }
+                let changed: Vec<String> = now
+                    .iter()
+                    .filter(|(k, v)| s.expect.get(*k) != Some(*v))
+                    .map(|(k, v)| {
+                        format!(
+                            "{k}: {} -> {v}",
+                            s.expect.get(k).cloned().unwrap_or_default()
+                        )
+                    })
+                    .collect();
+                let msg = sql::comment_text(&format!(
+                    "{cell}: {} row id {} changed since the sync wrote it ({})",
+                    s.table.name,
+                    s.id,
+                    changed.join(", ")
+                ));
+                let back = s.before.as_ref().is_some_and(|b| {
+                    now.iter()
+                        .all(|(k, v)| b.get(k).or_else(|| s.expect.get(k)) == Some(v))
+                });
+                if back {
+                    reversed.push(msg);
+                } else {
+                    problems.push(msg);
                 }
             }
         }
     }
-    if problems.is_empty() {
-        Ok(UndoChild {
+    if problems.is_empty() && reversed.len() == steps.len() {
+        tx.rollback().await;
+        return Ok(Prepared::AlreadyReversed);
+    }
+    if problems.is_empty() && reversed.is_empty() {
+        Ok(Prepared::Ready(UndoChild {
             cell: cell.to_string(),
             tx,
             steps,
-        })
+        }))
     } else {
+        // Some rows as written and some reversed: someone else changed them; a person must look.
+        problems.extend(reversed);
         tx.rollback().await;
         Err(problems)
     }

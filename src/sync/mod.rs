@@ -435,9 +435,11 @@ async fn undo(
     }
     // Every child is checked, and locked, before any is changed: undo is all or nothing as far as it can be.
     let mut ready = Vec::new();
+    let mut already = Vec::new();
     for (c, url, steps) in targets {
         match apply::prepare_undo(&c.cell, steps, url, cfg.audit.timeouts).await {
-            Ok(u) => ready.push(u),
+            Ok(apply::Prepared::Ready(u)) => ready.push(u),
+            Ok(apply::Prepared::AlreadyReversed) => already.push(c.cell.clone()),
             Err(p) => problems.extend(p),
         }
     }
@@ -462,6 +464,27 @@ async fn undo(
             .any(|c| c.cell == cell && c.entries.iter().any(|e| e.table.starts_with(prefix)))
     };
     let (now, _) = stamp_now();
+    for cell in &already {
+        if let Some(j) = jf.journal.child_mut(cell) {
+            j.status = ChildStatus::Undone;
+            j.message = Some(format!(
+                "found already reversed at {now} UTC: every row was as before the run; nothing ran"
+            ));
+        }
+        let saved = jf.save();
+        say(
+            out,
+            &format!(
+                "{cell}: nothing to reverse: every row is already as it was before the run (an earlier undo or the run's COMMIT did not report back); recorded as undone\n"
+            ),
+        );
+        if let Err(e) = saved {
+            say(
+                out,
+                &format!("WARNING: could not record the undo in the journal: {e}\n"),
+            );
+        }
+    }
     for u in ready {
         let cell = u.cell.clone();
         let result = u.run().await;
@@ -491,7 +514,10 @@ async fn undo(
                 reversed.push(cell);
             }
             Err(e) => {
-                say(out, &format!("{cell}: NOT undone: {e}\n"));
+                say(
+                    out,
+                    &format!("{cell}: NOT undone: {}\n", sql::comment_text(&e)),
+                );
                 failed.push(cell);
                 code = exit_codes::SYNC_ROLLED_BACK;
             }

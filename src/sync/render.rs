@@ -220,15 +220,16 @@ pub fn applied(c: &ChildJournal) -> String {
             }
             o
         }
+        // Messages can quote database errors, which can quote data: shown escaped.
         ChildStatus::RolledBack => format!(
             "{}: ROLLED BACK: {}\n",
             c.cell,
-            c.message.as_deref().unwrap_or("stopped")
+            comment_text(c.message.as_deref().unwrap_or("stopped"))
         ),
         ChildStatus::CommitUnknown => format!(
             "{}: UNKNOWN: {}\n",
             c.cell,
-            c.message.as_deref().unwrap_or("COMMIT got no answer")
+            comment_text(c.message.as_deref().unwrap_or("COMMIT got no answer"))
         ),
         ChildStatus::NotAttempted => format!(
             "{}: not attempted (an earlier child stopped the run)\n",

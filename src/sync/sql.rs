@@ -502,4 +502,60 @@ mod tests {
             "INSERT INTO aggregate_hosts (created_at, updated_at, deleted_at, host, aggregate_id, deleted) VALUES ('2024-01-01 00:00:00', NULL, NULL, 'o''brien', @new1, 0)"
         );
     }
+
+    #[test]
+    fn literals_keep_every_byte_inside_the_literal() {
+        let t = |s: &str| Value::Text(s.into());
+        for d in [Dialect::MySql, Dialect::Sqlite] {
+            assert_eq!(literal(d, &t("o'brien")), "'o''brien'");
+            assert_eq!(literal(d, &t("")), "''");
+            assert_eq!(literal(d, &Value::Null), "NULL");
+            assert_eq!(literal(d, &Value::Int(-3)), "-3");
+            assert_eq!(literal(d, &Value::Float(1.5)), "1.5");
+            assert_eq!(literal(d, &Value::Float(1e300)), "1e300");
+        }
+        let hostile = "\x01x\nDROP TABLE victim; -- ";
+        assert_eq!(
+            literal(Dialect::MySql, &t(hostile)),
+            "_utf8mb4 X'01780A44524F50205441424C452076696374696D3B202D2D20'"
+        );
+        assert_eq!(
+            literal(Dialect::Sqlite, &t(hostile)),
+            "CAST(X'01780A44524F50205441424C452076696374696D3B202D2D20' AS TEXT)"
+        );
+        // A backslash means different strings to MySQL with and without NO_BACKSLASH_ESCAPES, and
+        // SQLite never escapes: printed as hex, never doubled.
+        assert_eq!(
+            literal(Dialect::Sqlite, &t("a\\b")),
+            "CAST(X'615C62' AS TEXT)"
+        );
+        assert_eq!(literal(Dialect::MySql, &t("a\\b")), "_utf8mb4 X'615C62'");
+        assert_eq!(literal(Dialect::MySql, &t("é")), "_utf8mb4 X'C3A9'");
+    }
+
+    #[test]
+    fn comments_show_control_characters_escaped() {
+        assert_eq!(
+            comment_text("\x01x\nDROP TABLE victim; -- \u{1b}[2J\r\u{85}\u{2028}\\"),
+            "\\x01x\\nDROP TABLE victim; -- \\x1b[2J\\r\\u{85}\\u{2028}\\\\"
+        );
+        assert_eq!(comment_text("az-west 'é'"), "az-west 'é'");
+    }
+
+    #[test]
+    fn new_ids_are_variables_in_mysql_and_a_temporary_table_in_sqlite() {
+        assert_eq!(
+            set_new_id(Dialect::MySql, 0, None),
+            "SET @new1 = LAST_INSERT_ID();"
+        );
+        assert_eq!(set_new_id(Dialect::MySql, 2, Some(8)), "SET @new3 = 8;");
+        assert_eq!(
+            render(
+                Dialect::Sqlite,
+                INSERT_AGGREGATE_HOST.sql(Dialect::Sqlite),
+                &[Bind::text("t"), Bind::text("h"), Bind::NewId(1)]
+            ),
+            "INSERT INTO aggregate_hosts (created_at, updated_at, deleted_at, host, aggregate_id, deleted) VALUES ('t', NULL, NULL, 'h', (SELECT id FROM temp.cellaudit_new_ids WHERE slot = 2), 0)"
+        );
+    }
 }
