@@ -90,10 +90,16 @@ impl<'a> V2Context<'a> {
         out
     }
 
+    /// Every audited cell whose data is in hand, once per database: a cell mapped onto the database of an earlier
+    /// cell holds the same rows, which are judged under the first name only (cell_mappings reports the sharing).
     pub fn readable(&self) -> impl Iterator<Item = (&V2Cell<'a>, &'a CellData)> {
-        self.cells
-            .iter()
-            .filter_map(|c| c.data.filter(|_| c.audited).map(|d| (c, d)))
+        self.cells.iter().enumerate().filter_map(|(i, c)| {
+            let shared = c.database.is_some()
+                && self.cells[..i]
+                    .iter()
+                    .any(|e| e.audited && e.data.is_some() && e.database == c.database);
+            c.data.filter(|_| c.audited && !shared).map(|d| (c, d))
+        })
     }
 
     pub fn audited(&self) -> impl Iterator<Item = &V2Cell<'a>> {
