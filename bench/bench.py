@@ -295,6 +295,7 @@ class Ctx:
 
 
 def main():
+    global CHILDREN, PER_CHILD, PAIR_ROWS
     ap = argparse.ArgumentParser()
     ap.add_argument("--repo", required=True)
     ap.add_argument("--dir", default="/tmp/cellaudit-bench")
@@ -309,7 +310,6 @@ def main():
     ap.add_argument("--per-child", type=int, default=PER_CHILD, help="instances per child")
     ap.add_argument("--pair-rows", type=int, default=PAIR_ROWS, help="instances of the pair's child")
     a = ap.parse_args()
-    global CHILDREN, PER_CHILD, PAIR_ROWS
     CHILDREN, PER_CHILD, PAIR_ROWS = a.children, a.per_child, a.pair_rows
     if a.regen and os.path.isdir(a.dir):
         shutil.rmtree(a.dir)
