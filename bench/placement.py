@@ -83,9 +83,10 @@ def uuid_expr(tag):
 def generate(srv, repo):
     t0 = time.time()
     schema = os.path.join(repo, "fixtures/schema")
-    for db in ["pb_api", "pb_cell1", "pb_cell2", "pb_placement"]:
+    for db in ["pb_api", "pb_cell0", "pb_cell1", "pb_cell2", "pb_placement"]:
         srv.sql(None, f"DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db}")
     srv.load("pb_api", os.path.join(schema, "api.mysql.sql"))
+    srv.load("pb_cell0", os.path.join(schema, "main.mysql.sql"))
     srv.load("pb_placement", os.path.join(repo, "fixtures/placement/placement-schema.sql"))
     srv.sql("pb_api", """INSERT INTO cell_mappings (uuid, name, transport_url, database_connection, disabled)
         VALUES ('00000000-0000-0000-0000-000000000000', 'cell0', 'none:///', 'unused', 0),
@@ -140,8 +141,9 @@ FROM seq_1_to_{missing} i JOIN seq_0_to_2 rc;
 
 
 def run(bin_, srv, out_path):
-    cmd = [bin_, "audit", "--api-db", srv.url("pb_api"), "--cell-url", f"cell1={srv.url('pb_cell1')}",
-           "--cell-url", f"cell2={srv.url('pb_cell2')}", "--cell", "cell1,cell2",
+    # Every cell read (cell0 empty): consumers found nowhere are orphans, not undecided.
+    cmd = [bin_, "audit", "--api-db", srv.url("pb_api"), "--cell-url", f"cell0={srv.url('pb_cell0')}",
+           "--cell-url", f"cell1={srv.url('pb_cell1')}", "--cell-url", f"cell2={srv.url('pb_cell2')}",
            "--placement-db", srv.url("pb_placement"), "--check", "allocations", "--format", "json"]
     t0 = time.perf_counter()
     with open(out_path, "wb") as out:
@@ -166,6 +168,9 @@ def main():
         have = srv.sql(None, "SHOW DATABASES LIKE 'pb_generated'").stdout.strip()
         if a.regen or not have:
             generate(srv, a.repo)
+        if not srv.sql(None, "SHOW DATABASES LIKE 'pb_cell0'").stdout.strip():
+            srv.sql(None, "CREATE DATABASE pb_cell0")
+            srv.load("pb_cell0", os.path.join(a.repo, "fixtures/schema/main.mysql.sql"))
         bin_ = os.path.join(a.repo, "target/release/cellaudit")
         rows = srv.sql("pb_placement", "SELECT COUNT(*), COUNT(DISTINCT consumer_id) FROM allocations")
         log("allocations, consumers: " + rows.stdout.decode().split("\n")[1])

@@ -46,6 +46,9 @@ pub enum Command {
 }
 
 #[derive(Args)]
+#[command(
+    after_help = "Exit codes: 0 no problem found, 1 warnings, 2 failures about the object, 3 it exists in no audited cell, 255 cannot run."
+)]
 pub struct ExplainArgs {
     /// What to explain.
     #[arg(value_enum)]
@@ -151,12 +154,12 @@ pub struct AuditArgs {
 /// How hard the audit may press on the databases.
 #[derive(Default, Args)]
 pub struct ReadArgs {
-    /// Databases read at the same time (config `jobs`) [default: 8].
-    #[arg(long, value_name = "N")]
+    /// Databases read at the same time (config `jobs`), 1 to 256 [default: 8].
+    #[arg(long, value_name = "N", value_parser = crate::config::parse_jobs, allow_negative_numbers = true)]
     pub jobs: Option<usize>,
     /// Databases read at the same time on one database server (same host:port or socket), e.g. every cell on
-    /// one Galera cluster (config `jobs_per_server`) [default: 1: one full scan per server at a time].
-    #[arg(long, value_name = "N")]
+    /// one Galera cluster (config `jobs_per_server`), 1 to 256 [default: 1: one full scan per server at a time].
+    #[arg(long, value_name = "N", value_parser = crate::config::parse_jobs, allow_negative_numbers = true)]
     pub jobs_per_server: Option<usize>,
 }
 
@@ -230,7 +233,7 @@ pub struct V2Args {
     #[arg(long, value_name = "AZ")]
     pub default_az: Option<String>,
     /// Placement's database URL, for the placement checks (or [placement] url in --config). Without it,
-    /// placement's tables are read from the API DB when it has them (Ocata to Stein).
+    /// placement's tables are read from the API DB when its schema is Newton's to Stein's.
     #[arg(long, value_name = "URL")]
     pub placement_db: Option<String>,
     /// Read placement's database URL from this placement.conf's [placement_database] connection.

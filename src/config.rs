@@ -19,6 +19,25 @@ pub const STATEMENT_TIMEOUT_SECS: std::ops::RangeInclusive<u64> = 1..=604_800;
 /// Seconds `--lag` / `lag` may be: up to ten years (0 turns lagging off).
 pub const LAG_SECS: std::ops::RangeInclusive<u64> = 0..=315_360_000;
 
+/// Databases read at once (`--jobs`, `--jobs-per-server` and their config keys).
+pub const JOBS: std::ops::RangeInclusive<u64> = 1..=256;
+
+/// `--jobs` / `--jobs-per-server`: a count within [`JOBS`].
+pub fn parse_jobs(raw: &str) -> Result<usize, String> {
+    raw.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| JOBS.contains(n))
+        .map(|n| n as usize)
+        .ok_or_else(|| {
+            format!(
+                "must be a whole number from {} to {}",
+                JOBS.start(),
+                JOBS.end()
+            )
+        })
+}
+
 /// A number of seconds within `range`; the message is one line naming the range.
 fn secs_in(raw: &str, range: &std::ops::RangeInclusive<u64>) -> Result<u64, String> {
     let t = raw.trim();
@@ -528,7 +547,12 @@ pub fn read_limits(
 ) -> Result<(usize, usize), ConfigError> {
     let pick =
         |flag: Option<usize>, file: Option<usize>, def: usize, what: &str| match flag.or(file) {
-            Some(0) => Err(ConfigError(format!("{what} must be at least 1"))),
+            // tokio's semaphore panics above usize::MAX >> 3 permits; far fewer databases exist.
+            Some(n) if !JOBS.contains(&(n as u64)) => Err(ConfigError(format!(
+                "{what} = {n} is out of range ({} to {})",
+                JOBS.start(),
+                JOBS.end()
+            ))),
             Some(n) => Ok(n),
             None => Ok(def),
         };

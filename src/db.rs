@@ -78,6 +78,8 @@ pub type Row = Vec<Value>;
 #[derive(Debug, Clone, Default)]
 pub struct Schema {
     pub tables: BTreeMap<String, BTreeSet<String>>,
+    /// (table, column) → collation name, for MySQL text columns; SQLite reports none.
+    pub collations: BTreeMap<(String, String), String>,
 }
 
 impl Schema {
@@ -90,6 +92,15 @@ impl Schema {
             .iter()
             .find(|c| !cols.contains(**c))
             .map(|c| format!("column `{table}.{c}` is missing"))
+    }
+
+    /// How `table.column` compares text (exact when unknown, as in SQLite).
+    pub fn collation(&self, table: &str, column: &str) -> crate::collation::Collation {
+        crate::collation::Collation::from_name(
+            self.collations
+                .get(&(table.to_string(), column.to_string()))
+                .map(String::as_str),
+        )
     }
 
     pub fn has_table(&self, table: &str) -> bool {
@@ -375,11 +386,11 @@ impl Session {
         let mut schema = Schema::default();
         for row in self.fetch_all(sql).await? {
             if let (Some(t), Some(c)) = (row[0].as_text(), row[1].as_text()) {
-                schema
-                    .tables
-                    .entry(t.to_ascii_lowercase())
-                    .or_default()
-                    .insert(c.to_ascii_lowercase());
+                let (t, c) = (t.to_ascii_lowercase(), c.to_ascii_lowercase());
+                if let Some(coll) = row.get(2).and_then(|v| v.as_text()) {
+                    schema.collations.insert((t.clone(), c.clone()), coll);
+                }
+                schema.tables.entry(t).or_default().insert(c);
             }
         }
         Ok(schema)

@@ -462,7 +462,7 @@ pub fn scrub_secret(text: &str, secret: Option<&Secret>) -> String {
 /// A user name as shown next to a masked password: itself when it is plainly a name, else hidden.
 fn shown_user(u: &str) -> &str {
     if u.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_.%+".contains(c))
+        .all(|c| c.is_ascii_alphanumeric() || "-_.%+{}".contains(c))
     {
         u
     } else {
@@ -554,10 +554,11 @@ pub fn redact(raw: &str) -> String {
     let Some((scheme, rest)) = raw.split_once("://") else {
         return "<not a URL>".into();
     };
+    // `{scheme}` and the like are cell_mappings template fields, not secrets.
     let scheme = if !scheme.is_empty()
         && scheme
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+-._".contains(c))
+            .all(|c| c.is_ascii_alphanumeric() || "+-._{}".contains(c))
     {
         scheme
     } else {
@@ -738,5 +739,97 @@ mod tests {
             "mysql://nova:****@db:3306/nova?charset=utf8 next"
         );
         assert_eq!(mask_url("sqlite:///tmp/a@b.db"), "sqlite:///tmp/a@b.db");
+    }
+
+    #[test]
+    fn passwords_with_url_bytes_parse_as_sqlalchemy_parses_them() {
+        // SQLAlchemy's password runs from the user's ':' to the next '@'.
+        for pw in [
+            "a/b?c#d",
+            "sp ace",
+            "q'u\"ote",
+            "co,mma",
+            "new\nline",
+            "co:lon",
+            "pc%zz",
+        ] {
+            let t = mysql(&format!(
+                "mysql+pymysql://nova:{pw}@db:3307/nova?charset=utf8"
+            ));
+            assert_eq!(t.password.as_ref().unwrap().expose(), pw, "{pw:?}");
+            assert_eq!(
+                (t.host.as_str(), t.port, t.database.as_str()),
+                ("db", 3307, "nova")
+            );
+        }
+        // An '@' must be encoded; unencoded, SQLAlchemy would take part of the password as the host.
+        let err = DbUrl::parse("mysql://nova:p@ss@db/nova").unwrap_err();
+        assert!(err.contains("%40") && !err.contains("ss@"), "{err}");
+        assert_eq!(
+            mysql("mysql://nova:p%40ss@db/nova")
+                .password
+                .unwrap()
+                .expose(),
+            "p@ss"
+        );
+    }
+
+    #[test]
+    fn ipv6_literals_lose_their_brackets() {
+        let t = mysql("mysql://u@[::1]:3306/nova");
+        assert_eq!((t.host.as_str(), t.port), ("::1", 3306));
+        assert_eq!(
+            DbUrl::MySql(t).display_masked(),
+            "mysql://u@[::1]:3306/nova"
+        );
+    }
+
+    #[test]
+    fn any_ssl_option_makes_tls_required() {
+        assert_eq!(mysql("mysql://u@h/n").tls, TlsMode::Preferred);
+        assert_eq!(
+            mysql("mysql://u@h/n?ssl_cert=/c&ssl_key=/k").tls,
+            TlsMode::Required
+        );
+        assert_eq!(mysql("mysql://u@h/n?ssl_ca=/ca").tls, TlsMode::VerifyCa);
+        assert_eq!(
+            mysql("mysql://u@h/n?ssl_ca=/ca&ssl_mode=VERIFY_IDENTITY").tls,
+            TlsMode::VerifyIdentity
+        );
+        assert!(DbUrl::parse("mysql://u@h/n?ssl_key=/k").is_err());
+        assert!(DbUrl::parse("mysql://u@h/n?ssl_mode=PREFERRED").is_err());
+    }
+
+    #[test]
+    fn parse_errors_show_where_without_the_password() {
+        let err = DbUrl::parse("mysql://nova:a b,c@db:33o6/nova?ssl_mode=REQUIRED").unwrap_err();
+        assert_eq!(
+            err,
+            "malformed MySQL URL: the port is not a number from 1 to 65535 (in mysql://nova:****@db:****/nova?ssl_mode=REQUIRED)"
+        );
+    }
+
+    #[test]
+    fn redact_works_on_structure_alone() {
+        assert_eq!(
+            redact("mysql://nova:a b'c\"d,e\nf@db/nova?x"),
+            "mysql://nova:****@db/nova?x"
+        );
+        assert_eq!(redact("nova:pw@db/nova"), "<not a URL>");
+        assert_eq!(
+            redact("rabbit://u:p@h1:5672,u:q@h2:5672/vhost"),
+            "rabbit://u:****@h1:5672,u:****@h2:5672/vhost"
+        );
+        // A ',' in a password: no piece of it is shown as a broker.
+        assert_eq!(
+            redact("rabbit://nova:1,LEAKME1:2,x@h:1/"),
+            "rabbit://nova:****@h:1/"
+        );
+        // A forgotten '@': what stands in the port's place is hidden.
+        assert_eq!(redact("mysql://nova:pw/db"), "mysql://nova:****/db");
+        assert_eq!(
+            redact("mysql://u@h/n?password=x&charset=utf8"),
+            "mysql://u@h/n?password=****&charset=utf8"
+        );
     }
 }

@@ -140,6 +140,81 @@ pub(crate) fn connectivity_finding(s: &CellStatus, noun: &str, impact: &str) -> 
     )
 }
 
+/// Tables every Nova cell database has had since long before cells v1 (nova/db/main/models.py):
+/// without them a database is not Nova's, whatever else it holds.
+pub(crate) const NOVA_CELL_TABLES: &[&str] = &["instances", "services"];
+/// The cells v2 API database's table of cells (nova/db/api/models.py).
+pub(crate) const NOVA_API_TABLES: &[&str] = &["cell_mappings"];
+
+/// Why a database read fine but is not Nova's: the core tables it lacks, or `None`.
+pub(crate) fn not_nova(data: &CellData, tables: &[&str]) -> Option<String> {
+    let missing: Vec<String> = tables
+        .iter()
+        .filter(|t| !data.schema.has_table(t))
+        .map(|t| format!("`{t}`"))
+        .collect();
+    match missing.len() {
+        0 => None,
+        1 => Some(format!("table {} is missing", missing[0])),
+        _ => Some(format!("tables {} are missing", missing.join(", "))),
+    }
+}
+
+/// A failure for each cell that was read but is not a Nova database (`why_not_nova` names its missing
+/// core tables), or on which no check could run (every one skipped): such a cell was not audited at
+/// all, and a clean report would hide that.
+pub(crate) fn unaudited_findings(
+    report: &Report,
+    noun: &str,
+    why_not_nova: impl Fn(&str) -> Option<String>,
+) -> Vec<Finding> {
+    use crate::findings::{Outcome, Role};
+    report
+        .cells
+        .iter()
+        .filter(|c| c.status == CellState::Ok && !matches!(c.role, Role::Parent | Role::Api))
+        .filter_map(|c| {
+            let outcomes: Vec<&Outcome> = report
+                .checks
+                .iter()
+                .filter(|o| o.cell == c.name)
+                .map(|o| &o.outcome)
+                .collect();
+            let not_nova = why_not_nova(&c.name);
+            // One selected check that skipped already says why in its outcome; the rule is for a cell
+            // on which a run of several checks learned nothing at all.
+            if not_nova.is_none()
+                && (outcomes.len() < 2 || outcomes.iter().any(|o| matches!(o, Outcome::Ran)))
+            {
+                return None;
+            }
+            let mut reasons: Vec<String> = Vec::new();
+            for o in &outcomes {
+                if let Outcome::Skipped { reason } = o
+                    && !reasons.contains(reason)
+                {
+                    reasons.push(reason.clone());
+                }
+            }
+            let what = match not_nova {
+                Some(why) => format!("it is not a Nova database ({why})"),
+                None => format!("every check was skipped: {}", reasons.join("; ")),
+            };
+            Some(
+                Finding::new(
+                    "connectivity",
+                    "cell_not_audited",
+                    Severity::Failure,
+                    &c.name,
+                    &[("cell", &c.name)],
+                    format!("{noun} '{}' was read but not audited: {what}", c.name),
+                )
+                .impact("nothing is known about this cell's drift; a clean result would be false"),
+            )
+        })
+        .collect()
+}
+
 pub(crate) fn union<'a>(
     sets: impl IntoIterator<Item = &'a [&'static Dataset]>,
 ) -> Vec<&'static Dataset> {
@@ -303,6 +378,20 @@ async fn read_and_check(
         };
     };
 
+    if let Some(why) = not_nova(&pdata, NOVA_CELL_TABLES) {
+        report.aborted = Some(format!(
+            "the parent '{}' is not a Nova database ({why}), so nothing can be compared",
+            parent.name
+        ));
+        report.finish();
+        close_all(reopen(ppool, cpools, sessions)).await;
+        return Audited {
+            report,
+            parent: None,
+            children: creads.into_iter().map(|(s, d)| (s.name, d)).collect(),
+        };
+    }
+
     report.findings.extend(creads.iter().filter_map(|(s, _)| {
         connectivity_finding(
             s,
@@ -379,6 +468,14 @@ async fn read_and_check(
         );
         (check.run)(&ctx).record_in(check.name, &mut report);
     }
+    let unaudited = unaudited_findings(&report, "child", |name| {
+        ctx.children
+            .iter()
+            .find(|c| c.name == name)
+            .and_then(|c| c.data)
+            .and_then(|d| not_nova(d, NOVA_CELL_TABLES))
+    });
+    report.findings.extend(unaudited);
     report.finish();
     Audited {
         report,

@@ -72,6 +72,12 @@ async fn audit_v2_unstamped(cfg: &V2Config) -> AuditedV2 {
         );
         return bare(aborted(vec![api_status], why));
     };
+    if let Some(why) = crate::engine::not_nova(&api_data, crate::engine::NOVA_API_TABLES) {
+        return bare(aborted(
+            vec![api_status],
+            format!("the API database is not a Nova API database ({why}), so no cell is known"),
+        ));
+    }
     let mappings = match crate::v2::cell_mappings(&api_data) {
         Ok(m) => m,
         Err(e) => {
@@ -152,6 +158,14 @@ async fn audit_v2_unstamped(cfg: &V2Config) -> AuditedV2 {
     for check in &cfg.checks {
         (check.run)(&ctx).record_in(check.name, &mut report);
     }
+    let unaudited = crate::engine::unaudited_findings(&report, "cell", |name| {
+        ctx.cells
+            .iter()
+            .find(|c| c.name == name)
+            .and_then(|c| c.data)
+            .and_then(|d| crate::engine::not_nova(d, crate::engine::NOVA_CELL_TABLES))
+    });
+    report.findings.extend(unaudited);
     let placement = crate::placement::audit(
         &cfg.placement,
         &cfg.api,

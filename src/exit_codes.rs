@@ -42,3 +42,6 @@ pub const SYNC_INCOMPLETE: u8 = 2;
 pub const SYNC_REFUSED: u8 = 3;
 /// `sync --apply`: a child rolled back (concurrent change, lost connection); children before it stay committed (see the journal).
 pub const SYNC_ROLLED_BACK: u8 = 4;
+
+/// `explain`: the object exists in no audited cell (a typo, or long deleted everywhere).
+pub const EXPLAIN_NOT_FOUND: u8 = 3;

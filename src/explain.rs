@@ -113,6 +113,21 @@ pub struct Explanation {
     pub fixes: Vec<String>,
 }
 
+impl Explanation {
+    /// Whether no audited cell has the object at all (every row absent): a typo or an object long gone,
+    /// which is not the same as "no problem found" (`explain` exits [`crate::exit_codes::EXPLAIN_NOT_FOUND`]).
+    pub fn found_nowhere(&self) -> bool {
+        self.aggregates.iter().all(|a| a.state == "absent")
+            && self.instances.iter().all(|r| r.state == "absent")
+            && self.hosts.iter().all(|h| {
+                h.lives_in.is_empty()
+                    && h.aggregates.values().all(|v| v.is_empty())
+                    && h.mapped_to.is_none()
+            })
+            && self.cells.iter().all(|c| c.status == CellState::Ok)
+    }
+}
+
 struct Views<'a> {
     parent_name: String,
     parent: Option<Aggregates>,
@@ -259,7 +274,18 @@ pub(crate) fn set_verdict(e: &mut Explanation, mut lines: Vec<String>) {
             f.message
         ));
     }
-    if e.findings.iter().all(|f| f.severity == Severity::Info)
+    if e.found_nowhere() {
+        let subject = match e.subject {
+            Subject::Aggregate => "aggregate",
+            Subject::Host => "host",
+            Subject::Az => "availability zone",
+            Subject::Instance => "instance",
+        };
+        let nowhere = format!("{subject} {} exists in no audited cell", e.id);
+        if !lines.contains(&nowhere) {
+            lines.insert(0, nowhere);
+        }
+    } else if e.findings.iter().all(|f| f.severity == Severity::Info)
         && e.cells.iter().all(|c| c.status == CellState::Ok)
     {
         lines.insert(0, "no problem found for this object".to_string());
@@ -397,6 +423,7 @@ pub(crate) fn instance_summary(e: &mut Explanation) {
             "have the child re-send it upward: POST /os-cells/sync_instances (optionally {\"project_id\": ...}) at the API cell, or wait for the child's _heal_instances periodic task".to_string(),
         );
     }
+    e.verdict.retain(|l| !lines.contains(l));
     lines.append(&mut e.verdict);
     e.verdict = lines;
 }

@@ -1,5 +1,6 @@
 //! Typed views of a cells v1 database (aggregates, registrations, compute hosts) built from snapshot rows.
 
+use crate::collation::Collation;
 use crate::db::Row;
 use crate::queries;
 use crate::snapshot::CellData;
@@ -35,11 +36,37 @@ pub struct Aggregates {
     pub live: BTreeMap<String, Vec<Aggregate>>,
     /// Names that exist only as soft-deleted rows.
     pub deleted: BTreeSet<String>,
+    /// How this database compares `aggregates.name` (`utf8mb3_general_ci` on Nova's MySQL: case and
+    /// trailing spaces ignored; exact on SQLite).
+    pub name_collation: Collation,
+    /// How it compares `aggregate_hosts.host`.
+    pub host_collation: Collation,
 }
 
 impl Aggregates {
+    /// The live aggregate named exactly `name`.
     pub fn get(&self, name: &str) -> Option<&Aggregate> {
         self.live.get(name).and_then(|v| v.first())
+    }
+
+    /// The live aggregate this database takes `name` to mean: exactly that name, else one its
+    /// collation calls equal (`SSD-AGG` for `ssd-agg ` under `general_ci`).
+    pub fn find(&self, name: &str) -> Option<&Aggregate> {
+        self.get(name).or_else(|| {
+            let want = self.name_collation.key(name);
+            self.live
+                .iter()
+                .find(|(n, _)| self.name_collation.key(n) == want)
+                .and_then(|(_, v)| v.first())
+        })
+    }
+
+    /// Whether `name` (by this database's collation) exists here only as soft-deleted rows.
+    pub fn is_deleted(&self, name: &str) -> bool {
+        let want = self.name_collation.key(name);
+        self.deleted
+            .iter()
+            .any(|n| self.name_collation.key(n) == want)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Aggregate> {
@@ -117,7 +144,11 @@ pub fn aggregates(data: &CellData) -> Result<Aggregates, String> {
             a.metadata.insert(k, v);
         }
     }
-    let mut out = Aggregates::default();
+    let mut out = Aggregates {
+        name_collation: data.schema.collation("aggregates", "name"),
+        host_collation: data.schema.collation("aggregate_hosts", "host"),
+        ..Aggregates::default()
+    };
     for a in by_id.into_values() {
         out.live.entry(a.name.clone()).or_default().push(a);
     }

@@ -29,7 +29,7 @@ impl Deployment {
 
 /// Loads Nova's schemas and the fixture rows as dumped (cell_mappings name hosts that do not exist).
 fn load(server: &MariaDb) -> Deployment {
-    let (api, cells) = common::v2_deployment_cases(server, "v2");
+    let (api, cells) = common::v2_deployment(server, "v2");
     Deployment { api, cells }
 }
 

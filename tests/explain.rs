@@ -344,7 +344,8 @@ fn a_ghost_instance_points_at_the_shadow_tables_not_at_a_resync() {
 #[test]
 fn an_unknown_instance_exists_nowhere() {
     let (code, doc) = explain_json("instance", "00000000-dead-4000-8000-000000000000");
-    assert_eq!(code, 0);
+    // Not "no problem found" with 0: the object exists nowhere (exit 3, documented in --help).
+    assert_eq!(code, 3);
     assert_eq!(
         doc["verdict"][0],
         "instance 00000000-dead-4000-8000-000000000000 exists in no audited cell"
@@ -356,4 +357,40 @@ fn an_unknown_instance_exists_nowhere() {
             .iter()
             .all(|r| r["state"] == "absent")
     );
+}
+
+#[test]
+fn an_unknown_aggregate_host_or_az_exists_nowhere_and_exits_3() {
+    for (subject, id, line) in [
+        (
+            "aggregate",
+            "no-such-agg",
+            "aggregate no-such-agg exists in no audited cell",
+        ),
+        (
+            "host",
+            "no-such-host",
+            "host no-such-host exists in no audited cell",
+        ),
+        (
+            "az",
+            "no-such-az",
+            "availability zone no-such-az exists in no audited cell",
+        ),
+    ] {
+        let (code, doc) = explain_json(subject, id);
+        assert_eq!(code, 3, "{subject} {id}: {doc}");
+        assert_eq!(doc["verdict"][0], line);
+        assert!(
+            !doc["verdict"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l == "no problem found for this object"),
+            "{doc}"
+        );
+    }
+    // An object that exists is not affected.
+    let (code, _) = explain_json("aggregate", "az-west-agg");
+    assert_ne!(code, 3);
 }

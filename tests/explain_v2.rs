@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 fn topology() -> &'static Vec<String> {
     static T: OnceLock<Vec<String>> = OnceLock::new();
     T.get_or_init(|| {
-        let (api, cells) = common::v2_deployment_cases(common::MariaDb::shared(), "x2");
+        let (api, cells) = common::v2_deployment(common::MariaDb::shared(), "x2");
         let mut args = vec!["--api-db".to_string(), api];
         for (c, url) in cells {
             args.extend(["--cell-url".to_string(), format!("{c}={url}")]);

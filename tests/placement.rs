@@ -149,13 +149,8 @@ fn placement_checks_find_exactly_the_documented_drift() {
         sync.contains("exits 4") && sync.contains("cmp-03.example.org, cmp-06 and ghost-07"),
         "{sync}"
     );
-    let dup = message(
-        &doc,
-        "duplicate_compute_nodes",
-        "node",
-        "beefbeef-0000-4000-8000-000000000002",
-    );
-    assert!(dup.contains("is c0c0c0c0-0000-4000-8000-000000000022 (the one of compute node c0c0c0c0-0000-4000-8000-000000000022)"), "{dup}");
+    let dup = message(&doc, "duplicate_compute_nodes", "node", "hv-16.example.org");
+    assert!(dup.contains("is c0c0c0c0-0000-4000-8000-000000000016 (the one of compute node c0c0c0c0-0000-4000-8000-000000000016)"), "{dup}");
     let orphan = message(
         &doc,
         "orphaned_allocation",
@@ -172,9 +167,15 @@ fn placement_checks_find_exactly_the_documented_drift() {
 fn look_alikes_are_not_reported() {
     let d = deployment();
     let (_, doc) = run(&["--placement-db", &d.placement, "--check", CHECKS]);
-    // ironic-02's two nodes are one host's, not duplicates; its baremetal instance allocates correctly.
-    let node = "beefbeef-0000-4000-8000-000000000001";
-    assert!(keyed(&doc, "node", node).is_empty(), "{node}");
+    // ironic-02's two nodes (fixtures/v2) are one host's, not duplicates; its baremetal instance allocates correctly.
+    assert!(keyed(&doc, "node", "1a1a1a1a-0000-4000-8000-000000000001").is_empty());
+    assert!(keyed(&doc, "host", "ironic-02").is_empty());
+    for provider in [
+        "c0c0c0c0-0000-4000-8000-000000000021",
+        "c0c0c0c0-0000-4000-8000-000000000022",
+    ] {
+        assert!(keyed(&doc, "provider", provider).is_empty(), "{provider}");
+    }
     for uuid in [
         // 206 is live-migrating: its allocation is on the destination, the migration's on the source.
         "00000000-0000-4000-8000-000000000206",
@@ -182,10 +183,12 @@ fn look_alikes_are_not_reported() {
         // 204 takes a vGPU from a child provider of its node; 205 its disk from a sharing provider.
         "00000000-0000-4000-8000-000000000204",
         "00000000-0000-4000-8000-000000000205",
-        // 109 is live in two cells, 110 a cross-cell resize with a hidden copy; 112 is on an ironic node.
+        // 109 is live in two cells, 110 a cross-cell resize with a hidden copy; 116 is on an ironic node;
+        // 117 is building with no host yet.
         "00000000-0000-4000-8000-000000000109",
         "00000000-0000-4000-8000-000000000110",
-        "00000000-0000-4000-8000-000000000112",
+        "00000000-0000-4000-8000-000000000116",
+        "00000000-0000-4000-8000-000000000117",
         // Not on a node: shelved (108), on a host of no cell (111), on another cell's host (106), cell0 (301).
         "00000000-0000-4000-8000-000000000108",
         "00000000-0000-4000-8000-000000000111",

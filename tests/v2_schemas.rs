@@ -24,7 +24,7 @@ const ADDED: &[(&str, &str, &str, &str)] = &[
 
 /// The fixture deployment with every column of `ADDED` dropped (an Ocata-shaped schema with Nova 34's rows).
 fn ocata_shaped(server: &MariaDb) -> Vec<String> {
-    let (api, cells) = common::v2_deployment_cases(server, "v2old");
+    let (api, cells) = common::v2_deployment(server, "v2old");
     for (_, db, table, column) in ADDED {
         let targets: Vec<&String> = match *db {
             "api" => vec![&api],
@@ -112,7 +112,7 @@ fn an_ocata_shaped_schema_is_audited_with_every_check() {
 
 /// The Nova 34 fixture with its cells pointed at the test server; returns (API URL, cell URLs by name, args).
 fn current(server: &MariaDb, prefix: &str) -> (String, Vec<(String, String)>, Vec<String>) {
-    let (api, cells) = common::v2_deployment_cases(server, prefix);
+    let (api, cells) = common::v2_deployment(server, prefix);
     let mut args = vec![
         "audit".to_string(),
         "--api-db".to_string(),

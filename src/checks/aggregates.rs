@@ -85,7 +85,7 @@ pub fn aggregates(ctx: &V1Context<'_>) -> CheckRun {
                 continue;
             }
             let here = members_in(ctx, agg, cell);
-            match child.get(&agg.name) {
+            match child.find(&agg.name) {
                 None => {
                     let severity = if agg.az().is_some() {
                         Severity::Failure
@@ -101,7 +101,7 @@ pub fn aggregates(ctx: &V1Context<'_>) -> CheckRun {
                             format!("its member hosts {} live in {cell}", join_names(&here))
                         }
                     };
-                    let state = if child.deleted.contains(&agg.name) {
+                    let state = if child.is_deleted(&agg.name) {
                         "is soft-deleted in"
                     } else {
                         "is missing from"
@@ -138,6 +138,27 @@ pub fn aggregates(ctx: &V1Context<'_>) -> CheckRun {
                     );
                 }
                 Some(copy) => {
+                    if copy.name != agg.name {
+                        run.findings.push(
+                            Finding::new(
+                                CHECK,
+                                "name_differs_by_case_or_space",
+                                Severity::Warning,
+                                cell,
+                                &[("aggregate", &agg.name)],
+                                format!(
+                                    "aggregate {:?} in the parent is {:?} in {cell}: one name to {cell}'s database, whose collation ignores {}, but two to Nova's Python code",
+                                    agg.name,
+                                    copy.name,
+                                    child.name_collation.ignores()
+                                ),
+                            )
+                            .impact(format!(
+                                "not missing (and sync must not copy it: {cell} would then hold two aggregates its database calls one name); Nova compares names and AZ values as Python strings, so a lookup or comparison by the parent's spelling does not match {cell}'s row; rename one with the API so both match exactly"
+                            ))
+                            .values(&agg.name, &copy.name),
+                        );
+                    }
                     if let (Some(pu), Some(cu)) = (&agg.uuid, &copy.uuid)
                         && pu != cu
                     {
@@ -158,7 +179,13 @@ pub fn aggregates(ctx: &V1Context<'_>) -> CheckRun {
             }
         }
         for (name, copies) in &child.live {
-            if p.parent.get(name).is_some() {
+            // A parent aggregate that the child's collation calls the same name is this one.
+            let key = child.name_collation.key(name);
+            if p.parent.get(name).is_some()
+                || p.parent
+                    .iter()
+                    .any(|a| child.name_collation.key(&a.name) == key)
+            {
                 continue;
             }
             let copy = &copies[0];
@@ -222,7 +249,7 @@ pub fn aggregate_metadata(ctx: &V1Context<'_>) -> CheckRun {
     let mut run = p.run;
     for (cell, child) in &p.children {
         for agg in p.parent.iter() {
-            let Some(copy) = child.get(&agg.name) else {
+            let Some(copy) = child.find(&agg.name) else {
                 continue;
             };
             let keys: BTreeSet<&String> = agg.metadata.keys().chain(copy.metadata.keys()).collect();
@@ -340,12 +367,51 @@ pub fn aggregate_hosts(ctx: &V1Context<'_>) -> CheckRun {
     }
     for (cell, child) in &p.children {
         for agg in p.parent.iter() {
-            let Some(copy) = child.get(&agg.name) else {
+            let Some(copy) = child.find(&agg.name) else {
                 continue;
             };
             let expected = members_in(ctx, agg, cell);
             let parent_members = agg.member_hosts();
             let actual = copy.member_hosts();
+            // Hosts the child's aggregate_hosts.host collation calls equal are one member to its
+            // database, but not to its scheduler: HostManager keeps `host_aggregates_map[host]`, a
+            // Python dict keyed by the member string (nova/scheduler/host_manager.py at 13.0.0).
+            let hc = child.host_collation;
+            let keys = |set: &BTreeSet<String>| -> BTreeSet<String> {
+                set.iter().map(|h| hc.key(h).into_owned()).collect()
+            };
+            let (actual_keys, parent_keys) = (keys(&actual), keys(&parent_members));
+            for h in expected.difference(&actual) {
+                if let Some(theirs) = actual.iter().find(|a| hc.key(a) == hc.key(h)) {
+                    run.findings.push(
+                        Finding::new(
+                            CHECK,
+                            "host_differs_by_case_or_space",
+                            Severity::Warning,
+                            cell,
+                            &[("aggregate", &agg.name), ("host", h)],
+                            format!(
+                                "host {h:?} of aggregate '{}' in the parent is listed as {theirs:?} in {cell}: one host to {cell}'s database, whose collation ignores {}, but two to Nova's Python code",
+                                agg.name,
+                                hc.ignores()
+                            ),
+                        )
+                        .impact(format!(
+                            "not missing (the unique key on aggregate_hosts would reject a second copy), but {cell}'s scheduler keys aggregate members by the exact host string, so it does not apply this aggregate to '{h}'"
+                        ))
+                        .values(h, theirs),
+                    );
+                }
+            }
+            let expected: BTreeSet<String> = expected
+                .into_iter()
+                .filter(|h| !actual_keys.contains(hc.key(h).as_ref()))
+                .collect();
+            let actual: BTreeSet<String> = actual
+                .into_iter()
+                .filter(|h| !parent_keys.contains(hc.key(h).as_ref()))
+                .collect();
+            let parent_members = BTreeSet::new();
             let sev = if agg.az().is_some() {
                 Severity::Failure
             } else {

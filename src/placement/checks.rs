@@ -115,8 +115,11 @@ pub fn placement_aggregates(i: &Inputs<'_>) -> CheckRun {
             let cells = cell_of_host(host);
             if cells.is_empty() {
                 // Not a compute host of any cell read: api_aggregates reports the member itself.
+                // HostMapping.get_by_host compares under the API DB's case-insensitive collation.
+                let mapped =
+                    |m: &BTreeMap<String, String>| m.keys().any(|k| k.eq_ignore_ascii_case(host));
                 match i.host_mappings {
-                    Some(m) if !m.contains_key(host) => {
+                    Some(m) if !mapped(m) => {
                         blockers.unmapped.insert(host.clone());
                     }
                     Some(_) if i.services.values().any(|s| s.services.contains(host)) => {

@@ -389,6 +389,7 @@ mod tests {
                     .iter()
                     .map(|t| (t.to_string(), Default::default()))
                     .collect(),
+                ..Schema::default()
             },
             schema_version: version.map(str::to_string),
             ..CellData::default()

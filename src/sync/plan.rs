@@ -237,8 +237,11 @@ struct ChildFlavors {
     taken: BTreeMap<i64, (String, bool)>,
     /// Live flavors: flavorid -> id.
     live: BTreeMap<String, i64>,
-    /// Live names: name -> flavorid.
-    names: BTreeMap<String, String>,
+    /// Live names, by `name_collation`'s key (one name to the database's unique key) -> (name, flavorid).
+    names: BTreeMap<String, (String, String)>,
+    /// How the child compares `instance_types.name` and `.flavorid` (unique keys with `deleted`).
+    name_collation: crate::collation::Collation,
+    flavorid_collation: crate::collation::Collation,
     specs: BTreeMap<i64, BTreeMap<String, Option<String>>>,
 }
 
@@ -246,6 +249,8 @@ impl ChildFlavors {
     fn read(data: &CellData) -> ChildFlavors {
         let mut out = ChildFlavors {
             specs: flavor_specs(data),
+            name_collation: data.schema.collation("instance_types", "name"),
+            flavorid_collation: data.schema.collation("instance_types", "flavorid"),
             ..Default::default()
         };
         for r in data.rows(&sql::CHILD_FLAVOR_IDS).unwrap_or_default() {
@@ -256,7 +261,8 @@ impl ChildFlavors {
             out.taken.insert(id, (fid.clone(), deleted));
             if !deleted {
                 if let Some(n) = r[2].as_text() {
-                    out.names.insert(n, fid.clone());
+                    let k = out.name_collation.key(&n).into_owned();
+                    out.names.insert(k, (n, fid.clone()));
                 }
                 out.live.insert(fid, id);
             }
@@ -428,8 +434,9 @@ impl ChildBuilder<'_> {
         self.parent.aggs.as_ref().ok().and_then(|a| a.get(name))
     }
 
+    /// The child's aggregate by the child's own collation (see `Aggregates::find`).
     fn child_agg(&self, name: &str) -> Option<&Aggregate> {
-        self.child.as_ref().ok().and_then(|a| a.get(name))
+        self.child.as_ref().ok().and_then(|a| a.find(name))
     }
 
     fn finding(&mut self, f: &Finding) {
@@ -531,6 +538,19 @@ impl ChildBuilder<'_> {
         let Some(agg) = self.parent_agg(name).cloned() else {
             return self.leave(f, "the parent's row was not readable");
         };
+        // Never an insert the child's database would take for a second copy of a name it has: its
+        // collation (general_ci on MySQL) calls 'SSD-AGG' and 'ssd-agg ' one name, and the apply-time
+        // guard would then find that row and roll the whole child back.
+        if let Some(theirs) = self.child_agg(name).map(|a| a.name.clone()) {
+            return self.refuse(
+                Some(f),
+                format!("aggregate '{name}'"),
+                format!(
+                    "{} already has aggregate {theirs:?}, the same name to its database's collation; rename one with the API so both match exactly",
+                    self.cell()
+                ),
+            );
+        }
         let (created, updated) = self
             .parent
             .times
@@ -799,12 +819,34 @@ impl ChildBuilder<'_> {
             return self.leave(f, "the parent's row was not readable");
         };
         let (id, name, row) = (pf.id, pf.name.clone(), pf.row.clone());
-        if let Some(other) = self.flavors.names.get(&name).filter(|o| *o != fid) {
+        // Names (and flavorids) are unique keys compared by the child's collation: 'm1.Small' and
+        // 'm1.small ' are one name to a general_ci column, and the insert would be rejected.
+        let name_key = self.flavors.name_collation.key(&name).into_owned();
+        if let Some((theirs, other)) = self.flavors.names.get(&name_key).filter(|(_, o)| o != fid) {
+            let cell = self.cell().to_string();
+            let named = if *theirs == name {
+                format!("'{name}'")
+            } else {
+                format!("{theirs:?} (the same name as '{name}' to its database's collation)")
+            };
+            return self.refuse(
+                Some(f),
+                format!("flavor '{name}' (flavorid {fid})"),
+                format!("{cell} already has a live flavor named {named}, flavorid {other}; names are unique"),
+            );
+        }
+        let fc = self.flavors.flavorid_collation;
+        if let Some(other) = self
+            .flavors
+            .live
+            .keys()
+            .find(|o| o.as_str() != fid && fc.key(o) == fc.key(fid))
+        {
             let cell = self.cell().to_string();
             return self.refuse(
                 Some(f),
                 format!("flavor '{name}' (flavorid {fid})"),
-                format!("{cell} already has a live flavor named '{name}' (flavorid {other}); names are unique"),
+                format!("{cell} already has flavorid {other:?}, the same flavorid to its database's collation; flavorids are unique"),
             );
         }
         let keep = !self.flavors.taken.contains_key(&id);

@@ -709,18 +709,6 @@ pub fn essentials(doc: &serde_json::Value) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// [`v2_deployment`] plus `fixtures/v2/cases/` (request specs and the cases of the checks added later, by Nova's
-/// objects on top of the same dumps; see its README): what the cells v2 audit tests and goldens use.
-pub fn v2_deployment_cases(server: &MariaDb, prefix: &str) -> (String, Vec<(String, String)>) {
-    let (api, cells) = v2_deployment(server, prefix);
-    let dir = root().join("fixtures/v2/cases");
-    server.load_sql_file(&api, &dir.join("api.sql"));
-    for (name, url) in &cells {
-        server.load_sql_file(url, &dir.join(format!("{name}.sql")));
-    }
-    (api, cells)
-}
-
 /// The cells v2 fixture deployment on `server` as Nova dumped it: the API DB's URL and each cell's
 /// (name, URL), databases named `{prefix}_api`, `{prefix}_cell0`... so binaries sharing a server differ.
 pub fn v2_deployment(server: &MariaDb, prefix: &str) -> (String, Vec<(String, String)>) {
