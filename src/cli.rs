@@ -85,6 +85,22 @@ pub struct TopologyArgs {
     /// Seconds any one query may run, 1 to 604800 [default: 600].
     #[arg(long, value_name = "SECS", value_parser = crate::config::parse_statement_timeout, allow_negative_numbers = true)]
     pub statement_timeout: Option<u64>,
+    /// Newton to Stein: the parent's own API database (its nova.conf `[api_database] connection`).
+    #[arg(long, value_name = "URL")]
+    pub parent_api: Option<String>,
+    /// Newton to Stein: a child's API database (its nova.conf `[api_database] connection`); may be the parent's. Repeatable.
+    #[arg(long = "child-api", value_name = "NAME=URL")]
+    pub child_api: Vec<String>,
+    /// Read the password of a cell's API database from an environment variable. Repeatable.
+    #[arg(long = "api-password-env", value_name = "CELL=VAR")]
+    pub api_password_env: Vec<String>,
+    /// Read the password of a cell's API database from the first line of a file. Repeatable.
+    #[arg(long = "api-password-file", value_name = "CELL=PATH")]
+    pub api_password_file: Vec<String>,
+    /// A `[cells] cells_config` JSON file holding a cell's neighbours instead of its `cells` table:
+    /// FILE for the parent, NAME=FILE for a child. Repeatable.
+    #[arg(long = "cells-config", value_name = "[NAME=]FILE")]
+    pub cells_config: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -130,9 +146,13 @@ pub struct AuditArgs {
     /// Which parent aggregates each child must hold.
     #[arg(long, value_enum)]
     pub expect: Option<ExpectArg>,
-    /// Do not compare flavor access rows (instance_type_projects) or is_public; children often differ on purpose.
-    #[arg(long)]
+    /// Do not compare flavor access rows or is_public: the default since children look resize flavors
+    /// up by flavorid with an admin context; kept so older command lines still run.
+    #[arg(long, conflicts_with = "flavor_access")]
     pub ignore_flavor_access: bool,
+    /// Also compare flavor access rows (instance_type_projects / flavor_projects) and is_public.
+    #[arg(long)]
+    pub flavor_access: bool,
     /// Seconds: a difference on an instance changed this recently (either side) is reported as
     /// lagging (info), not drift; Nova's instance_updated_at_threshold; 0 to 315360000 [default: 3600].
     #[arg(long, value_name = "SECS", value_parser = crate::config::parse_lag, allow_negative_numbers = true)]
@@ -229,7 +249,7 @@ pub struct V2Args {
     /// Read this cell (name or uuid) at URL instead of its cell_mappings database_connection. Repeatable.
     #[arg(long = "cell-url", value_name = "NAME|UUID=URL")]
     pub cell_urls: Vec<String>,
-    /// The availability zone of hosts in no AZ aggregate [default: nova, or nova.conf's default_availability_zone].
+    /// The availability zone of hosts in no AZ aggregate [default: nova, or (cells v2) nova.conf's default_availability_zone].
     #[arg(long, value_name = "AZ")]
     pub default_az: Option<String>,
     /// Placement's database URL, for the placement checks (or [placement] url in --config). Without it,

@@ -31,7 +31,7 @@ pub fn parse_jobs(raw: &str) -> Result<usize, String> {
         .map(|n| n as usize)
         .ok_or_else(|| {
             format!(
-                "must be a whole number from {} to {}",
+                "must be at least {} and at most {} (a whole number)",
                 JOBS.start(),
                 JOBS.end()
             )
@@ -110,6 +110,12 @@ pub struct AuditConfig {
     pub instances_mode: checks::instances::Mode,
     /// `--jobs`, `--jobs-per-server` (config `jobs`, `jobs_per_server`).
     pub jobs: (usize, usize),
+    /// Cells v1, Newton to Stein: each cell's API database, named after its cell (role `Api`).
+    pub apis: Vec<CellSpec>,
+    /// The AZ of a host in no AZ aggregate (`[DEFAULT] default_availability_zone`); an aggregate with this AZ is no AZ.
+    pub default_az: String,
+    /// `[cells] cells_config` files by cell name: neighbours kept in JSON instead of the `cells` table.
+    pub cells_config: BTreeMap<String, PathBuf>,
 }
 
 /// A configuration that cannot be audited at all.
@@ -124,6 +130,12 @@ struct FileCell {
     url: String,
     password_env: Option<String>,
     password_file: Option<PathBuf>,
+    /// The cell's API database (Newton to Stein), as `--parent-api` / `--child-api`.
+    api_url: Option<String>,
+    api_password_env: Option<String>,
+    api_password_file: Option<PathBuf>,
+    /// The cell's `[cells] cells_config` JSON file, as `--cells-config`.
+    cells_config: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -136,6 +148,10 @@ struct FileConfig {
     /// Probe the message brokers too (the opt-in brokers check), as `--brokers` does.
     brokers: Option<bool>,
     ignore_flavor_access: Option<bool>,
+    /// Compare flavor access rows and is_public too, as `--flavor-access`.
+    flavor_access: Option<bool>,
+    /// As `--default-az`.
+    default_az: Option<String>,
     lag: Option<u64>,
     /// `stream` or `hash`, as `--instances-mode`.
     instances_mode: Option<String>,
@@ -298,7 +314,131 @@ fn valid_name(name: &str) -> bool {
 }
 
 /// Builds the parent and children from the file and the flags; flags add to (and for the parent, override) the file.
-fn topology(t: &TopologyArgs, file: &FileConfig) -> Result<(CellSpec, Vec<CellSpec>), ConfigError> {
+/// The API databases and `cells_config` files of a v1 topology, by cell name.
+type V1Extras = (Vec<CellSpec>, BTreeMap<String, PathBuf>);
+
+/// A v1 topology: the parent, the children, their API databases and `cells_config` files.
+type V1Topology = (
+    CellSpec,
+    Vec<CellSpec>,
+    Vec<CellSpec>,
+    BTreeMap<String, PathBuf>,
+);
+
+/// The parent and children of the file and flags, plus each cell's API database and `cells_config` file.
+fn topology_with_apis(t: &TopologyArgs, file: &FileConfig) -> Result<V1Topology, ConfigError> {
+    let (parent, children) = topology_core(t, file)?;
+    let (apis, cells_config) = v1_extras(t, file, &parent, &children)?;
+    Ok((parent, children, apis, cells_config))
+}
+
+/// Reads `--parent-api`, `--child-api`, the API password sources and `--cells-config` (flags
+/// override the file), checking that every name they give is a configured cell.
+fn v1_extras(
+    t: &TopologyArgs,
+    file: &FileConfig,
+    parent: &CellSpec,
+    children: &[CellSpec],
+) -> Result<V1Extras, ConfigError> {
+    let known = |name: &str| name == parent.name || children.iter().any(|c| c.name == name);
+    let unknown = |flag: &str, name: &str| {
+        ConfigError(format!(
+            "{flag} names cell '{}', which is not configured",
+            redact(name)
+        ))
+    };
+    let mut sources: BTreeMap<String, PasswordSource> = BTreeMap::new();
+    for raw in &t.api_password_env {
+        let (cell, var) = split_pair("--api-password-env", "CELL=VAR", raw)?;
+        if !known(cell) {
+            return Err(unknown("--api-password-env", cell));
+        }
+        sources.entry(cell.to_string()).or_default().env = Some(var.to_string());
+    }
+    for raw in &t.api_password_file {
+        let (cell, path) = split_pair("--api-password-file", "CELL=PATH", raw)?;
+        if !known(cell) {
+            return Err(unknown("--api-password-file", cell));
+        }
+        sources.entry(cell.to_string()).or_default().file = Some(PathBuf::from(path));
+    }
+    let file_cell = |name: &str| -> Option<&FileCell> {
+        if name == parent.name {
+            file.parent.as_ref()
+        } else {
+            file.child.iter().find(|c| c.name.as_deref() == Some(name))
+        }
+    };
+    let mut urls: BTreeMap<String, String> = BTreeMap::new();
+    for c in std::iter::once(parent).chain(children) {
+        if let Some(u) = file_cell(&c.name).and_then(|f| f.api_url.clone()) {
+            urls.insert(c.name.clone(), u);
+        }
+    }
+    if let Some(u) = &t.parent_api {
+        urls.insert(parent.name.clone(), u.clone());
+    }
+    for raw in &t.child_api {
+        let (cell, url) = split_pair("--child-api", "NAME=URL", raw)?;
+        if !children.iter().any(|c| c.name == cell) {
+            return Err(unknown("--child-api", cell));
+        }
+        urls.insert(cell.to_string(), url.to_string());
+    }
+    let mut apis = Vec::new();
+    for c in std::iter::once(parent).chain(children) {
+        let Some(url) = urls.get(&c.name) else {
+            if sources.contains_key(&c.name) {
+                return Err(ConfigError(format!(
+                    "an API password source is given for cell '{}' but no API database URL (--parent-api/--child-api or api_url)",
+                    c.name
+                )));
+            }
+            continue;
+        };
+        let fc = file_cell(&c.name);
+        let flag = sources.get(&c.name);
+        let src = PasswordSource {
+            env: flag
+                .and_then(|s| s.env.clone())
+                .or_else(|| fc.and_then(|f| f.api_password_env.clone())),
+            file: flag
+                .and_then(|s| s.file.clone())
+                .or_else(|| fc.and_then(|f| f.api_password_file.clone())),
+        };
+        let mut spec = cell_spec(&c.name, Role::Api, url, &src);
+        spec.url = spec
+            .url
+            .map_err(|e| e.replacen("cell '", "the API database of cell '", 1));
+        apis.push(spec);
+    }
+    let mut cells_config = BTreeMap::new();
+    for c in std::iter::once(parent).chain(children) {
+        if let Some(p) = file_cell(&c.name).and_then(|f| f.cells_config.clone()) {
+            cells_config.insert(c.name.clone(), p);
+        }
+    }
+    for raw in &t.cells_config {
+        match raw.split_once('=') {
+            Some((cell, path)) if !cell.trim().is_empty() && !path.trim().is_empty() => {
+                if !known(cell.trim()) {
+                    return Err(unknown("--cells-config", cell.trim()));
+                }
+                cells_config.insert(cell.trim().to_string(), PathBuf::from(path.trim()));
+            }
+            _ => {
+                cells_config.insert(parent.name.clone(), PathBuf::from(raw.trim()));
+            }
+        }
+    }
+    Ok((apis, cells_config))
+}
+
+/// The parent and children of the file and the flags.
+fn topology_core(
+    t: &TopologyArgs,
+    file: &FileConfig,
+) -> Result<(CellSpec, Vec<CellSpec>), ConfigError> {
     let mut sources: BTreeMap<String, PasswordSource> = BTreeMap::new();
     for raw in &t.password_env {
         let (cell, var) = split_pair("--password-env", "NAME=VALUE", raw)?;
@@ -445,7 +585,7 @@ impl AuditConfig {
             )?;
             file.lag = file_secs(p, "lag", file.lag, &LAG_SECS)?;
         }
-        let (parent, children) = topology(&args.topology, &file)?;
+        let (parent, children, apis, cells_config) = topology_with_apis(&args.topology, &file)?;
         let expect = match (args.expect, file.expect.as_deref()) {
             (Some(ExpectArg::All), _) | (None, Some("all")) => Expect::All,
             (Some(ExpectArg::Members), _) | (None, Some("members")) | (None, None) => {
@@ -499,8 +639,14 @@ impl AuditConfig {
             format: format(args.format),
             output: args.output.clone(),
             quiet: args.quiet,
-            ignore_flavor_access: args.ignore_flavor_access
-                || file.ignore_flavor_access.unwrap_or(false),
+            // Access rows and is_public are compared only when asked (--flavor-access): children look
+            // resize flavors up by flavorid with an admin context (nova/compute/cells_api.py resize).
+            ignore_flavor_access: {
+                let from_file = file.flavor_access.unwrap_or(false)
+                    && !file.ignore_flavor_access.unwrap_or(false);
+                let compare = args.flavor_access || (from_file && !args.ignore_flavor_access);
+                !compare
+            },
             lag: args
                 .lag
                 .or(file.lag)
@@ -520,6 +666,14 @@ impl AuditConfig {
                 })?,
             }
             .with_budget(args.memory_budget.or(file.memory_budget))?,
+            apis,
+            default_az: args
+                .v2
+                .default_az
+                .clone()
+                .or(file.default_az.clone())
+                .unwrap_or_else(|| crate::v1::NOVA_DEFAULT_AZ.to_string()),
+            cells_config,
         })
     }
 }
@@ -611,15 +765,21 @@ pub fn topology_of(args: &AuditArgs) -> Result<Topology, ConfigError> {
                 "--parent-name, --password-env and --password-file are cells v1 options; cells v2 reads passwords from the connection URLs".into(),
             ));
         }
+        if t.parent_api.is_some()
+            || !t.child_api.is_empty()
+            || !t.api_password_env.is_empty()
+            || !t.api_password_file.is_empty()
+            || !t.cells_config.is_empty()
+        {
+            return Err(ConfigError(
+                "--parent-api, --child-api, --api-password-env, --api-password-file and --cells-config are cells v1 options; cells v2 reads the API database from --api-db".into(),
+            ));
+        }
         return Ok(Topology::V2);
     }
-    if !v.cells.is_empty()
-        || !v.cell_urls.is_empty()
-        || v.database_connection.is_some()
-        || v.default_az.is_some()
-    {
+    if !v.cells.is_empty() || !v.cell_urls.is_empty() || v.database_connection.is_some() {
         return Err(ConfigError(
-            "--cell, --cell-url, --database-connection and --default-az are cells v2 options: they need --api-db or --nova-conf".into(),
+            "--cell, --cell-url and --database-connection are cells v2 options: they need --api-db or --nova-conf".into(),
         ));
     }
     Ok(Topology::V1)
@@ -837,6 +997,7 @@ impl SyncConfig {
             expect: None,
             // Children are public by design at many sites (CERN) and sync never copies access rows.
             ignore_flavor_access: true,
+            flavor_access: false,
             lag: None,
             as_of: None,
             instances_mode: None,

@@ -156,6 +156,9 @@ pub async fn run(args: &DemoArgs) -> u8 {
             crate::limits::DEFAULT_JOBS,
             crate::limits::DEFAULT_PER_SERVER,
         ),
+        apis: &[],
+        default_az: crate::v1::NOVA_DEFAULT_AZ,
+        cells_config: &Default::default(),
     };
     let report = audit_v1_cells(&parent, &children, &plan).await;
     print!("{}", render::render(&report, format(args.format)));

@@ -245,6 +245,12 @@ pub struct V1Plan<'a> {
     pub jobs: (usize, usize),
     /// How the instances check reads rows.
     pub instances_mode: crate::checks::instances::Mode,
+    /// Newton to Stein: the API databases of the cells, named after their cells.
+    pub apis: &'a [CellSpec],
+    /// The AZ of hosts in no AZ aggregate; an aggregate with this AZ is no AZ.
+    pub default_az: &'a str,
+    /// `[cells] cells_config` JSON files by cell name.
+    pub cells_config: &'a std::collections::BTreeMap<String, std::path::PathBuf>,
 }
 
 /// Nova's `[cells] instance_updated_at_threshold`: the heal task resyncs instances changed this recently.
@@ -262,8 +268,66 @@ impl<'a> V1Plan<'a> {
             as_of: cfg.as_of,
             instances_mode: cfg.instances_mode,
             jobs: cfg.jobs,
+            apis: &cfg.apis,
+            default_az: &cfg.default_az,
+            cells_config: &cfg.cells_config,
         }
     }
+}
+
+/// Reads the cells' API databases (within the same read limits as the cells), returning each one's status and data.
+async fn read_apis(
+    apis: &[CellSpec],
+    timeouts: Timeouts,
+    limits: &crate::limits::ReadLimits,
+) -> Vec<(CellStatus, Option<CellData>)> {
+    futures::future::join_all(apis.iter().map(|a| async move {
+        let (mut status, data, _) =
+            read_one_limited(a, crate::v1_release::API_SETS, timeouts, false, limits).await;
+        status.name = api_status_name(&a.name);
+        (status, data)
+    }))
+    .await
+}
+
+/// How a cell's API database is named in the report's cell list.
+pub fn api_status_name(cell: &str) -> String {
+    format!("{cell}/api")
+}
+
+/// Substitutes in each read cell the aggregates and flavors its release reads (see `v1_release`).
+fn resolve_sources(
+    parent: &CellSpec,
+    pdata: Option<&mut CellData>,
+    children: &[CellSpec],
+    creads: &mut [(CellStatus, Option<CellData>)],
+    apis: &[CellSpec],
+    api_reads: &[(CellStatus, Option<CellData>)],
+) -> Vec<crate::v1_release::CellSource> {
+    let api_of = |name: &str| -> (Option<Result<&CellData, String>>, Option<&CellSpec>) {
+        match apis.iter().position(|a| a.name == name) {
+            None => (None, None),
+            Some(i) => {
+                let (st, d) = &api_reads[i];
+                let r = d
+                    .as_ref()
+                    .ok_or_else(|| st.error.clone().unwrap_or_default());
+                (Some(r), Some(&apis[i]))
+            }
+        }
+    };
+    let mut out = Vec::new();
+    if let Some(d) = pdata {
+        let (a, s) = api_of(&parent.name);
+        out.push(crate::v1_release::resolve(parent, d, a, s));
+    }
+    for (spec, (_, d)) in children.iter().zip(creads.iter_mut()) {
+        if let Some(d) = d {
+            let (a, s) = api_of(&spec.name);
+            out.push(crate::v1_release::resolve(spec, d, a, s));
+        }
+    }
+    out
 }
 
 pub async fn audit_v1(cfg: &AuditConfig) -> Report {
@@ -280,6 +344,10 @@ pub struct Audited {
     pub parent: Option<CellData>,
     /// Every child in configuration order, `None` when it could not be read.
     pub children: Vec<(String, Option<CellData>)>,
+    /// Where each read cell's aggregates and flavors came from (parent first), as the checks saw it.
+    pub sources: Vec<crate::v1_release::CellSource>,
+    /// The AZ of hosts in no AZ aggregate, as the audit used it.
+    pub default_az: String,
 }
 
 /// Audits like [`audit_v1_cells`], also reading `extra_*` datasets in the same snapshots, and keeps the snapshots.
@@ -347,9 +415,19 @@ async fn read_and_check(
             read_one_limited(c, &child_sets, plan.timeouts, keep_open, &limits),
         )
     }));
-    let ((pstatus, pdata, popen), creads) = tokio::join!(parent_read, child_reads);
-    let (creads, copens): (Vec<_>, Vec<_>) =
+    let api_reads = read_apis(plan.apis, plan.timeouts, &limits);
+    let ((pstatus, mut pdata, popen), creads, api_reads) =
+        tokio::join!(parent_read, child_reads, api_reads);
+    let (mut creads, copens): (Vec<_>, Vec<_>) =
         creads.into_iter().map(|(s, d, o)| ((s, d), o)).unzip();
+    let sources = resolve_sources(
+        parent,
+        pdata.as_mut(),
+        children,
+        &mut creads,
+        plan.apis,
+        &api_reads,
+    );
     let (ppool, psession) = popen.map_or((None, None), |(p, s)| (Some(p), Some(s)));
     let (cpools, csessions): (Vec<_>, Vec<_>) = copens
         .into_iter()
@@ -360,8 +438,19 @@ async fn read_and_check(
         children: csessions,
     };
 
-    let mut statuses = vec![pstatus.clone()];
-    statuses.extend(creads.iter().map(|(s, _)| s.clone()));
+    // Each API database is listed right after the cell whose nova.conf names it.
+    let with_api = |s: &CellStatus| -> Vec<CellStatus> {
+        let mut v = vec![s.clone()];
+        v.extend(
+            api_reads
+                .iter()
+                .filter(|(a, _)| a.name == api_status_name(&s.name))
+                .map(|(a, _)| a.clone()),
+        );
+        v
+    };
+    let mut statuses = with_api(&pstatus);
+    statuses.extend(creads.iter().flat_map(|(s, _)| with_api(s)));
     let mut report = Report::new("cells-v1", statuses);
 
     let Some(pdata) = pdata else {
@@ -375,6 +464,8 @@ async fn read_and_check(
             report,
             parent: None,
             children: creads.into_iter().map(|(s, d)| (s.name, d)).collect(),
+            sources,
+            default_az: plan.default_az.to_string(),
         };
     };
 
@@ -389,6 +480,8 @@ async fn read_and_check(
             report,
             parent: None,
             children: creads.into_iter().map(|(s, d)| (s.name, d)).collect(),
+            sources,
+            default_az: plan.default_az.to_string(),
         };
     }
 
@@ -399,6 +492,15 @@ async fn read_and_check(
             "this child was not audited; its drift is unknown",
         )
     }));
+    report
+        .findings
+        .extend(api_reads.iter().filter_map(|(s, _)| {
+            connectivity_finding(
+                s,
+                "API database",
+                "the aggregates and flavors this cell's release reads from it were not audited",
+            )
+        }));
 
     let views: Vec<CellView<'_>> = creads
         .iter()
@@ -425,6 +527,7 @@ async fn read_and_check(
     } else {
         None
     };
+    let kept_sources = sources.clone();
     let mut ctx = V1Context {
         parent: CellView {
             name: &parent.name,
@@ -439,6 +542,14 @@ async fn read_and_check(
         as_of,
         streamed: Default::default(),
         instances_mode: plan.instances_mode,
+        shared_api: crate::checks::shared_with_parent(&sources),
+        sources,
+        default_az: plan.default_az.to_string(),
+        cells_config: plan
+            .cells_config
+            .iter()
+            .map(|(k, p)| (k.clone(), crate::v1::cells_config(p)))
+            .collect(),
     };
     // Streaming checks first, over the still-open snapshots, which are released right after.
     let mut streamed = std::collections::BTreeMap::new();
@@ -481,5 +592,7 @@ async fn read_and_check(
         report,
         parent: Some(pdata),
         children: creads.into_iter().map(|(s, d)| (s.name, d)).collect(),
+        sources: kept_sources,
+        default_az: plan.default_az.to_string(),
     }
 }

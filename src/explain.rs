@@ -130,6 +130,10 @@ impl Explanation {
 
 struct Views<'a> {
     parent_name: String,
+    /// The AZ of hosts in no AZ aggregate; an aggregate naming it is no AZ.
+    default_az: String,
+    /// The top derives AZs from `path!cell@host` members only (Pike to Stein, see `az_answer`).
+    strict_top: bool,
     parent: Option<Aggregates>,
     children: Vec<(String, Result<Aggregates, String>, Option<&'a CellData>)>,
     residency: BTreeMap<String, Vec<String>>,
@@ -159,7 +163,17 @@ fn views(a: &Audited) -> Views<'_> {
             (name.clone(), aggs, data.as_ref())
         })
         .collect();
+    let strict_top = a
+        .sources
+        .iter()
+        .find(|s| s.cell == parent_name)
+        .and_then(|s| s.release)
+        .is_some_and(|r| {
+            (crate::release::Release::PIKE..=crate::release::Release::STEIN).contains(&r)
+        });
     Views {
+        default_az: a.default_az.clone(),
+        strict_top,
         parent_name,
         parent: a.parent.as_ref().and_then(|d| v1::aggregates(d).ok()),
         children,
@@ -205,14 +219,27 @@ fn row(
     r
 }
 
-fn zones_of(aggs: Option<&Aggregates>, host: &str) -> (Vec<String>, Vec<String>) {
+/// The AZs `aggs` give `host` and the aggregates naming it; with `only_cell`, only members named
+/// `path!cell@host` for that cell give an AZ (the top, Pike to Stein).
+fn zones_of(
+    aggs: Option<&Aggregates>,
+    host: &str,
+    default_az: &str,
+    only_cell: Option<&str>,
+) -> (Vec<String>, Vec<String>) {
     let mut zones = BTreeSet::new();
     let mut names = Vec::new();
     if let Some(aggs) = aggs {
         for a in aggs.iter() {
             if a.member_hosts().contains(host) {
                 names.push(a.name.clone());
-                if let Some(z) = a.az() {
+                let counts = only_cell.is_none_or(|cell| {
+                    a.hosts
+                        .iter()
+                        .map(|h| HostRef::parse(h))
+                        .any(|r| r.host == host && r.cell.as_deref() == Some(cell))
+                });
+                if let Some(z) = a.zone(default_az).filter(|_| counts) {
                     zones.insert(z.to_string());
                 }
             }
@@ -223,12 +250,16 @@ fn zones_of(aggs: Option<&Aggregates>, host: &str) -> (Vec<String>, Vec<String>)
 
 fn host_row(v: &Views<'_>, host: &str) -> HostRow {
     let lives_in = v.residency.get(host).cloned().unwrap_or_default();
-    let (parent_az, parent_aggs) = zones_of(v.parent.as_ref(), host);
+    let only_cell = match lives_in.as_slice() {
+        [one] if v.strict_top => Some(one.as_str()),
+        _ => None,
+    };
+    let (parent_az, parent_aggs) = zones_of(v.parent.as_ref(), host, &v.default_az, only_cell);
     let mut aggregates = BTreeMap::new();
     aggregates.insert(v.parent_name.clone(), parent_aggs);
     let mut child_az = BTreeMap::new();
     for (name, aggs, _) in &v.children {
-        let (zones, names) = zones_of(aggs.as_ref().ok(), host);
+        let (zones, names) = zones_of(aggs.as_ref().ok(), host, &v.default_az, None);
         if !names.is_empty() {
             aggregates.insert(name.clone(), names);
         }
@@ -356,6 +387,113 @@ pub(crate) fn verdict(e: &mut Explanation, parent: &str) {
             )
         })
         .collect();
+}
+
+/// What the API cell answers to "is AZ `az` available" and why, as its release computes it, then which
+/// children's schedulers can place a boot into it. From Pike (16.0.0) the API cell lists AZs through
+/// `compute.HostAPI` (`nova/availability_zones.py` `get_availability_zones`), under cells v1 the
+/// proxying `nova/compute/cells_api.py` `HostAPI`, whose services are named `path!cell@host`
+/// (`nova/cells/utils.py` `ServiceProxy`); the requested-AZ check in `nova/compute/api.py` refuses an
+/// AZ not in that list. Up to Ocata it listed the API cell's own services, which run no nova-compute.
+fn az_answer(a: &Audited, v: &Views<'_>, az: &str) -> Vec<String> {
+    use crate::release::Release;
+    let mut lines = Vec::new();
+    let parent = &v.parent_name;
+    let release = a
+        .sources
+        .iter()
+        .find(|s| &s.cell == parent)
+        .and_then(|s| s.release);
+    let Some(paggs) = v.parent.as_ref() else {
+        return lines;
+    };
+    let default = a.default_az.as_str();
+    if az == default {
+        lines.push(format!(
+            "'{az}' is the default AZ (--default-az): every compute host in no AZ aggregate is in it, and an aggregate naming it changes nothing"
+        ));
+        return lines;
+    }
+    // Hosts the top gives this AZ, by child, from members named path!cell@host.
+    let mut at_top: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut plain: BTreeSet<String> = BTreeSet::new();
+    for agg in paggs.all().filter(|x| x.zone(default) == Some(az)) {
+        for raw in &agg.hosts {
+            let r = HostRef::parse(raw);
+            match r.cell {
+                Some(c) => {
+                    if v.residency.get(&r.host).is_some_and(|cs| cs.contains(&c)) {
+                        at_top.entry(c).or_default().insert(r.host);
+                    }
+                }
+                None => {
+                    plain.insert(r.host);
+                }
+            }
+        }
+    }
+    let strict = release.is_some_and(|r| (Release::PIKE..=Release::STEIN).contains(&r));
+    match release {
+        Some(r) if strict => {
+            if at_top.is_empty() {
+                lines.push(format!(
+                    "the API cell '{parent}' ({r}) answers NO: it lists AZs from its children's services, named path!cell@host, and no aggregate with availability_zone '{az}' has a member so named that is a live compute of that child{}; boots asking for '{az}' are refused",
+                    if plain.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (plain members {} count only for the AZ shown on instances)", crate::checks::join_names(&plain))
+                    }
+                ));
+            } else {
+                let via: Vec<String> = at_top
+                    .iter()
+                    .map(|(c, hs)| format!("{} in {c}", crate::checks::join_names(hs)))
+                    .collect();
+                lines.push(format!(
+                    "the API cell '{parent}' ({r}) answers YES: it lists '{az}' because aggregates there name {} as path!cell@host members",
+                    crate::checks::join_names(&via)
+                ));
+            }
+        }
+        Some(r) if r <= Release::OCATA => lines.push(format!(
+            "the API cell '{parent}' ({r}) lists AZs from the services in its own database (nova/availability_zones.py before Pike), which run no nova-compute: '{az}' is listed only if one of those services is in an aggregate with it"
+        )),
+        _ => {}
+    }
+    // Where a boot into the AZ can land: the children whose own aggregates give hosts that AZ.
+    let mut can = Vec::new();
+    let mut cannot = Vec::new();
+    for (cell, aggs, _) in &v.children {
+        let Ok(aggs) = aggs else { continue };
+        let hosts: BTreeSet<String> = aggs
+            .all()
+            .filter(|x| x.zone(default) == Some(az))
+            .flat_map(|x| x.member_hosts())
+            .filter(|h| v.residency.get(h).is_some_and(|cs| cs.contains(cell)))
+            .collect();
+        if hosts.is_empty() {
+            if at_top.contains_key(cell) {
+                cannot.push(cell.clone());
+            }
+        } else {
+            can.push(format!("{cell} ({})", crate::checks::join_names(&hosts)));
+        }
+    }
+    if !can.is_empty() {
+        lines.push(format!(
+            "the children's AvailabilityZoneFilter places it on hosts whose own aggregates carry '{az}': {}",
+            crate::checks::join_names(&can)
+        ));
+    }
+    if !cannot.is_empty() {
+        lines.push(format!(
+            "{} show{} hosts in '{az}' at the top but no aggregate of {} gives them '{az}': a boot routed there fails with NoValidHost",
+            crate::checks::join_names(&cannot),
+            if cannot.len() == 1 { "s" } else { "" },
+            if cannot.len() == 1 { "its own" } else { "their own" }
+        ));
+    }
+    lines
 }
 
 /// Where the instance is, before the generic verdict lines, and how Nova would heal it.
@@ -545,6 +683,11 @@ pub fn explain(
 
     let parent = v.parent_name.clone();
     verdict(&mut e, &parent);
+    if subject == Subject::Az {
+        let mut lines = az_answer(a, &v, id);
+        lines.append(&mut e.verdict);
+        e.verdict = lines;
+    }
     if subject == Subject::Instance {
         instance_summary(&mut e);
     }

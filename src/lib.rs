@@ -28,6 +28,7 @@ pub mod snapshot;
 pub mod sync;
 pub mod topology_v2;
 pub mod v1;
+pub mod v1_release;
 pub mod v2;
 
 use std::io::Write as _;

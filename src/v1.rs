@@ -9,6 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The metadata key that makes an aggregate an availability zone.
 pub const AZ_KEY: &str = "availability_zone";
 
+/// Nova's `[DEFAULT] default_availability_zone` unless configured (`nova/conf/availability_zone.py`):
+/// hosts in no AZ aggregate are in it, so an aggregate giving this AZ changes nothing.
+pub const NOVA_DEFAULT_AZ: &str = "nova";
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Aggregate {
     pub id: i64,
@@ -17,11 +21,24 @@ pub struct Aggregate {
     /// Member hosts as stored (the parent may store `path!cell@host`).
     pub hosts: BTreeSet<String>,
     pub metadata: BTreeMap<String, String>,
+    /// A live main-database row that a Newton-to-Queens release reads merged with its API database's
+    /// (see `crate::v1_release`); it exists only for want of `online_data_migrations`.
+    pub legacy: bool,
 }
 
 impl Aggregate {
     pub fn az(&self) -> Option<&str> {
         self.metadata.get(AZ_KEY).map(String::as_str)
+    }
+
+    /// The AZ this aggregate really gives its hosts: none when it names the default AZ.
+    pub fn zone(&self, default_az: &str) -> Option<&str> {
+        self.az().filter(|z| *z != default_az)
+    }
+
+    /// Whether the aggregate carries nothing but an availability zone (matched by AZ, not by name).
+    pub fn only_az(&self) -> bool {
+        self.metadata.len() == 1 && self.az().is_some()
     }
 
     /// Member hosts with any cell path stripped, as the child's services name them.
@@ -71,6 +88,12 @@ impl Aggregates {
 
     pub fn iter(&self) -> impl Iterator<Item = &Aggregate> {
         self.live.values().filter_map(|v| v.first())
+    }
+
+    /// Every live aggregate, duplicates and merged main-database rows included: all of them count
+    /// when Nova derives a host's AZ (`AggregateList.get_by_host`).
+    pub fn all(&self) -> impl Iterator<Item = &Aggregate> {
+        self.live.values().flatten()
     }
 }
 
@@ -127,6 +150,7 @@ pub fn aggregates(data: &CellData) -> Result<Aggregates, String> {
                 uuid: text(r, 2).filter(|u| !u.is_empty()),
                 hosts: BTreeSet::new(),
                 metadata: BTreeMap::new(),
+                legacy: text(r, 4).as_deref() == Some(crate::v1_release::MAIN_MARK),
             },
         );
     }
@@ -152,6 +176,11 @@ pub fn aggregates(data: &CellData) -> Result<Aggregates, String> {
     for a in by_id.into_values() {
         out.live.entry(a.name.clone()).or_default().push(a);
     }
+    // An API-database row comes before a main-database one of the same name (merged releases): the
+    // leftover is the releases check's finding, the API row is the aggregate.
+    for v in out.live.values_mut() {
+        v.sort_by_key(|a| a.legacy);
+    }
     out.deleted = deleted_names
         .into_iter()
         .filter(|n| !out.live.contains_key(n))
@@ -166,6 +195,34 @@ pub fn registrations(data: &CellData) -> Result<Vec<(String, bool)>, String> {
         .iter()
         .filter_map(|r| text(r, 0).map(|n| (n, r[1].truthy())))
         .collect())
+}
+
+/// The neighbours of a `[cells] cells_config` JSON file: cell name -> is_parent, as
+/// `nova/cells/state.py` `CellStateManagerFile` reads it (an object keyed by cell name).
+pub fn cells_config(path: &std::path::Path) -> Result<Vec<(String, bool)>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read cells_config {}: {e}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("cells_config {}: not JSON: {e}", path.display()))?;
+    let obj = v.as_object().ok_or_else(|| {
+        format!(
+            "cells_config {}: expected an object keyed by cell name",
+            path.display()
+        )
+    })?;
+    let mut out: Vec<(String, bool)> = obj
+        .iter()
+        .map(|(name, info)| {
+            let is_parent = match info.get("is_parent") {
+                Some(serde_json::Value::Bool(b)) => *b,
+                Some(serde_json::Value::Number(n)) => n.as_i64() == Some(1),
+                _ => false,
+            };
+            (name.clone(), is_parent)
+        })
+        .collect();
+    out.sort();
+    Ok(out)
 }
 
 /// Hosts with a live nova-compute service in this database.

@@ -141,7 +141,8 @@ fn json_document_follows_the_documented_schema() {
             summary["warning"].as_u64(),
             summary["info"].as_u64()
         ),
-        (Some(14), Some(8), Some(1))
+        // host_in_multiple_cells (cmp-05 in child1 and child2) is a warning under cells v1 (issue 11).
+        (Some(12), Some(10), Some(1))
     );
 }
 
@@ -151,12 +152,12 @@ fn table_output_names_objects_and_shows_the_drift_as_a_diff() {
     assert_eq!(run.code, 2);
     let out = &run.stdout;
     assert!(out.contains("SUMMARY (check x cell)"), "{out}");
-    assert!(out.contains("FINDINGS in child2 (7 failures)"), "{out}");
+    assert!(out.contains("FINDINGS in child2 (6 failures"), "{out}");
     assert!(out.contains("- parent: az-east"), "{out}");
     assert!(out.contains("+ child2: az-East"), "{out}");
     assert!(out.contains("diff: az-[-e-]{+E+}ast"), "{out}");
     assert!(
-        out.contains("Result: FAILURE (14 failures, 8 warnings, 1 info; exit code 2)"),
+        out.contains("Result: FAILURE (12 failures, 10 warnings, 1 info; exit code 2)"),
         "{out}"
     );
     assert!(

@@ -57,9 +57,17 @@ fn out_of_range_flags_are_one_line_and_255() {
         ("--statement-timeout", "ten", "from 1 to 604800"),
         ("--lag", "18446744073709551615", "from 0 to 315360000"),
         ("--lag", "-1", "from 0 to 315360000"),
-        ("--jobs", "18446744073709551615", "from 1 to 256"),
-        ("--jobs", "0", "from 1 to 256"),
-        ("--jobs-per-server", "2305843009213693952", "from 1 to 256"),
+        (
+            "--jobs",
+            "18446744073709551615",
+            "at least 1 and at most 256",
+        ),
+        ("--jobs", "0", "at least 1 and at most 256"),
+        (
+            "--jobs-per-server",
+            "2305843009213693952",
+            "at least 1 and at most 256",
+        ),
     ] {
         one_line_255(&base(flag, v), range);
     }

@@ -13,7 +13,16 @@ pub(super) struct Prepared<'a> {
     pub run: CheckRun,
 }
 
+/// The aggregates of the parent and of every child whose rows are its own; children that read the
+/// parent's API database are skipped (same rows), unless `with_shared` (derived AZs still differ).
 pub(super) fn prepare<'a>(ctx: &'a V1Context<'a>) -> Result<Prepared<'a>, CheckRun> {
+    prepare_with(ctx, false)
+}
+
+pub(super) fn prepare_with<'a>(
+    ctx: &'a V1Context<'a>,
+    with_shared: bool,
+) -> Result<Prepared<'a>, CheckRun> {
     let parent = match ctx.parent.data.map(v1::aggregates) {
         Some(Ok(a)) => a,
         Some(Err(reason)) => return Err(CheckRun::skip_all(ctx, format!("parent: {reason}"))),
@@ -23,6 +32,15 @@ pub(super) fn prepare<'a>(ctx: &'a V1Context<'a>) -> Result<Prepared<'a>, CheckR
     run.outcome(ctx.parent.name, Outcome::Ran);
     let mut children = Vec::new();
     for c in &ctx.children {
+        if !with_shared && c.data.is_some() && ctx.shared_api.contains(c.name) {
+            run.outcome(
+                c.name,
+                Outcome::Skipped {
+                    reason: "reads the parent's API database: the same aggregates".into(),
+                },
+            );
+            continue;
+        }
         match c.data.map(v1::aggregates) {
             None => run.outcome(c.name, Outcome::Unavailable),
             Some(Err(reason)) => run.outcome(c.name, Outcome::Skipped { reason }),
@@ -70,6 +88,32 @@ fn az_note(agg: &Aggregate) -> String {
         .unwrap_or_default()
 }
 
+/// Whether `agg`, an aggregate that carries only an AZ, is matched on the other side by AZ value
+/// rather than by name: every host in `hosts` already has its AZ there (`zones`), or, with no hosts,
+/// some aggregate there gives that AZ. The child's `AvailabilityZoneFilter` compares AZ values
+/// (`nova/scheduler/filters/availability_zone_filter.py`), so a differently named aggregate giving the
+/// same AZ to the same hosts is the same thing. An aggregate naming the default AZ changes nothing.
+fn az_matched(
+    agg: &Aggregate,
+    hosts: &BTreeSet<String>,
+    zones: &std::collections::BTreeMap<String, BTreeSet<String>>,
+    default_az: &str,
+) -> bool {
+    if !agg.only_az() {
+        return false;
+    }
+    // An aggregate that only restates the default AZ changes nothing, on either side.
+    let Some(az) = agg.zone(default_az) else {
+        return true;
+    };
+    if hosts.is_empty() {
+        return zones.values().any(|z| z.contains(az));
+    }
+    hosts
+        .iter()
+        .all(|h| zones.get(h).is_some_and(|z| z.contains(az)))
+}
+
 pub fn aggregates(ctx: &V1Context<'_>) -> CheckRun {
     const CHECK: &str = "aggregates";
     let p = match prepare(ctx) {
@@ -80,11 +124,18 @@ pub fn aggregates(ctx: &V1Context<'_>) -> CheckRun {
     duplicates(CHECK, ctx.parent.name, &p.parent, &mut run);
     for (cell, child) in &p.children {
         duplicates(CHECK, cell, child, &mut run);
+        let child_zones = super::zones::zones_by_host(child, &ctx.default_az);
+        let top_zones = super::zones::top_zones(ctx, &p.parent, cell);
         for agg in p.parent.iter() {
             if !expected_in(ctx, agg, cell) {
                 continue;
             }
             let here = members_in(ctx, agg, cell);
+            if child.find(&agg.name).is_none()
+                && az_matched(agg, &here, &child_zones, &ctx.default_az)
+            {
+                continue;
+            }
             match child.find(&agg.name) {
                 None => {
                     let severity = if agg.az().is_some() {
@@ -189,6 +240,14 @@ pub fn aggregates(ctx: &V1Context<'_>) -> CheckRun {
                 continue;
             }
             let copy = &copies[0];
+            // A main-database leftover is the releases check's legacy finding, not the child's own aggregate.
+            if copy.legacy {
+                continue;
+            }
+            let members = copy.member_hosts();
+            if az_matched(copy, &members, &top_zones, &ctx.default_az) {
+                continue;
+            }
             let (kind, what) = if p.parent.deleted.contains(name) {
                 (
                     "deleted_in_parent",
@@ -222,7 +281,9 @@ pub fn aggregates(ctx: &V1Context<'_>) -> CheckRun {
 }
 
 fn duplicates(check: &'static str, cell: &str, aggs: &Aggregates, run: &mut CheckRun) {
-    for (name, copies) in &aggs.live {
+    for (name, all) in &aggs.live {
+        // A merged main-database row of the same name is a legacy leftover, reported as such.
+        let copies: Vec<&Aggregate> = all.iter().filter(|a| !a.legacy).collect();
         if copies.len() > 1 {
             let ids: Vec<String> = copies.iter().map(|a| a.id.to_string()).collect();
             run.findings.push(
@@ -254,6 +315,10 @@ pub fn aggregate_metadata(ctx: &V1Context<'_>) -> CheckRun {
             };
             let keys: BTreeSet<&String> = agg.metadata.keys().chain(copy.metadata.keys()).collect();
             for key in keys {
+                // The default AZ named explicitly is the same as no AZ (`--default-az`, Nova's `nova`).
+                if key == AZ_KEY && agg.zone(&ctx.default_az) == copy.zone(&ctx.default_az) {
+                    continue;
+                }
                 let sev = if key == AZ_KEY {
                     Severity::Failure
                 } else {

@@ -6,6 +6,7 @@ mod flavors;
 mod hosts;
 pub mod instances;
 mod registry;
+pub mod releases;
 pub mod v2;
 mod zones;
 
@@ -100,6 +101,32 @@ pub struct V1Context<'a> {
     pub streamed: BTreeMap<&'static str, CheckRun>,
     /// How the instances check reads rows: ordered streams (flat memory) or unordered hashes (faster).
     pub instances_mode: instances::Mode,
+    /// Where each read cell's aggregates and flavors came from, parent first (see `crate::v1_release`).
+    pub sources: Vec<crate::v1_release::CellSource>,
+    /// Children that read the very API database the parent reads: their aggregates and flavors are the
+    /// parent's rows, so there is nothing to diff (member hosts and derived AZs still can differ).
+    pub shared_api: BTreeSet<String>,
+    /// The AZ of hosts in no AZ aggregate (`--default-az`, Nova's `nova`): an aggregate with it is no AZ.
+    pub default_az: String,
+    /// Neighbours read from `[cells] cells_config` files, by cell name, instead of the `cells` table.
+    pub cells_config: BTreeMap<String, Result<Vec<(String, bool)>, String>>,
+}
+
+/// The children whose API database is the parent's (same server and database).
+pub fn shared_with_parent(sources: &[crate::v1_release::CellSource]) -> BTreeSet<String> {
+    let Some(pkey) = sources
+        .iter()
+        .find(|s| s.role == crate::findings::Role::Parent)
+        .and_then(|s| s.api_key.clone())
+    else {
+        return BTreeSet::new();
+    };
+    sources
+        .iter()
+        .filter(|s| s.role != crate::findings::Role::Parent && s.api_key.as_deref() == Some(&pkey))
+        .filter(|s| s.era != crate::v1_release::Era::MainDb)
+        .map(|s| s.cell.clone())
+        .collect()
 }
 
 impl V1Context<'_> {
@@ -184,8 +211,24 @@ const FLAVOR_SETS: &[&Dataset] = &[
     &queries::FLAVOR_PROJECTS,
 ];
 
+const AGG_AND_FLAVOR_SETS: &[&Dataset] = &[
+    &queries::AGGREGATES,
+    &queries::AGGREGATE_HOSTS,
+    &queries::AGGREGATE_METADATA,
+    &queries::FLAVORS,
+    &queries::FLAVOR_EXTRA_SPECS,
+    &queries::FLAVOR_PROJECTS,
+];
+
 /// Every cells v1 check, in report order.
 pub const V1_CHECKS: &[CheckDef] = &[
+    CheckDef {
+        name: releases::CHECK,
+        about: "each cell's Nova release and where it reads aggregates and flavors (main or API database); API databases needed, shared, on another release; live main-database rows the release no longer reads alone",
+        parent_sets: AGG_AND_FLAVOR_SETS,
+        child_sets: AGG_AND_FLAVOR_SETS,
+        run: releases::releases,
+    },
     CheckDef {
         name: "cell_registry",
         about: "the parent's `cells` rows name exactly the audited children, and each child registers its parent",

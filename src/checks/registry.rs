@@ -6,11 +6,30 @@ use crate::v1;
 
 const CHECK: &str = "cell_registry";
 
+/// A cell's neighbours: from its `[cells] cells_config` file when one was given (Nova then ignores the
+/// `cells` table, `nova/cells/state.py` `CellStateManagerFile`), else from the table.
+fn neighbours(
+    ctx: &V1Context<'_>,
+    cell: &str,
+    data: &crate::snapshot::CellData,
+) -> Result<Vec<(String, bool)>, String> {
+    match ctx.cells_config.get(cell) {
+        Some(r) => r.clone(),
+        None => v1::registrations(data),
+    }
+}
+
 pub fn cell_registry(ctx: &V1Context<'_>) -> CheckRun {
-    let parent = match ctx.parent.data.map(v1::registrations) {
+    let from_file = ctx.cells_config.contains_key(ctx.parent.name);
+    let parent = match ctx.parent.data.map(|d| neighbours(ctx, ctx.parent.name, d)) {
         Some(Ok(r)) => r,
         Some(Err(reason)) => return CheckRun::skip_all(ctx, reason),
         None => return CheckRun::skip_all(ctx, "parent unreadable".into()),
+    };
+    let source = if from_file {
+        "cells_config file"
+    } else {
+        "`cells` table"
     };
     let mut run = CheckRun::default();
     let registered: Vec<&str> = parent
@@ -30,11 +49,13 @@ pub fn cell_registry(ctx: &V1Context<'_>) -> CheckRun {
                 Severity::Warning,
                 pname,
                 &[("cell", pname)],
-                format!("the parent '{pname}' has no live child rows in its `cells` table"),
+                format!("the parent '{pname}' has no live child rows in its {source}"),
             )
-            .impact(
-                "unless the neighbour list lives in a [cells] cells_config JSON file, the parent routes nothing to any child",
-            ),
+            .impact(if from_file {
+                "the parent routes nothing to any child"
+            } else {
+                "the neighbour list may live in a [cells] cells_config JSON file instead (give it with --cells-config FILE); otherwise the parent routes nothing to any child"
+            }),
         );
     } else {
         for child in &audited {
@@ -46,7 +67,7 @@ pub fn cell_registry(ctx: &V1Context<'_>) -> CheckRun {
                         Severity::Failure,
                         child,
                         &[("cell", child)],
-                        format!("child '{child}' is audited but the parent's `cells` table has no live row named '{child}'"),
+                        format!("child '{child}' is audited but the parent's {source} has no live entry named '{child}'"),
                     )
                     .impact("the parent's nova-cells never routes builds or actions to this child; add it with `nova-manage cell create` at the parent")
                     .values(None::<String>, Some(*child)),
@@ -76,7 +97,7 @@ pub fn cell_registry(ctx: &V1Context<'_>) -> CheckRun {
             run.outcome(child.name, Outcome::Unavailable);
             continue;
         };
-        let rows = match v1::registrations(data) {
+        let rows = match neighbours(ctx, child.name, data) {
             Ok(r) => r,
             Err(reason) => {
                 run.outcome(child.name, Outcome::Skipped { reason });

@@ -1,6 +1,6 @@
 //! The derived availability-zone check: the AZ each compute host is in as the parent sees it and as its own child sees it.
 
-use super::aggregates::prepare;
+use super::aggregates::prepare_with;
 use super::{CheckRun, V1Context, join_names};
 use crate::findings::{Finding, Severity};
 use crate::v1::{Aggregates, HostRef};
@@ -8,15 +8,57 @@ use std::collections::{BTreeMap, BTreeSet};
 
 const CHECK: &str = "availability_zones";
 
-/// Host → the AZs its aggregates give it in one database (empty: the default AZ).
-fn zones_by_host(aggs: &Aggregates) -> BTreeMap<String, BTreeSet<String>> {
+/// Host → the AZs its aggregates give it in one database (none: the default AZ, which an aggregate
+/// naming the default AZ also leaves it in).
+pub(super) fn zones_by_host(
+    aggs: &Aggregates,
+    default_az: &str,
+) -> BTreeMap<String, BTreeSet<String>> {
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for agg in aggs.iter() {
-        if let Some(az) = agg.az() {
+    for agg in aggs.all() {
+        if let Some(az) = agg.zone(default_az) {
             for raw in &agg.hosts {
                 out.entry(HostRef::parse(raw).host)
                     .or_default()
                     .insert(az.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Whether the top derives a host's AZ only from members named `path!cell@host`: from Pike (16.0.0)
+/// `availability_zones.get_availability_zones` lists services through `compute.HostAPI`, which under
+/// cells v1 is `nova/compute/cells_api.py` `HostAPI`, whose services carry `path!cell@host` names
+/// (`nova/cells/utils.py` `ServiceProxy`); the requested-AZ check in `nova/compute/api.py` uses that list.
+/// Older releases and schemas of no known release keep reading plain and qualified members alike.
+pub(super) fn strict_top(ctx: &V1Context<'_>) -> bool {
+    ctx.sources
+        .iter()
+        .find(|s| s.cell == ctx.parent.name)
+        .and_then(|s| s.release)
+        .is_some_and(|r| {
+            (crate::release::Release::PIKE..=crate::release::Release::STEIN).contains(&r)
+        })
+}
+
+/// Host → the AZs the top gives the hosts of child `cell`.
+pub(super) fn top_zones(
+    ctx: &V1Context<'_>,
+    aggs: &Aggregates,
+    cell: &str,
+) -> BTreeMap<String, BTreeSet<String>> {
+    if !strict_top(ctx) {
+        return zones_by_host(aggs, &ctx.default_az);
+    }
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for agg in aggs.all() {
+        if let Some(az) = agg.zone(&ctx.default_az) {
+            for raw in &agg.hosts {
+                let r = HostRef::parse(raw);
+                if r.cell.as_deref() == Some(cell) {
+                    out.entry(r.host).or_default().insert(az.to_string());
+                }
             }
         }
     }
@@ -53,20 +95,22 @@ fn multi(cell: &str, host: &str, zones: &BTreeSet<String>, where_: &str) -> Find
 }
 
 pub fn availability_zones(ctx: &V1Context<'_>) -> CheckRun {
-    let p = match prepare(ctx) {
+    let p = match prepare_with(ctx, true) {
         Ok(p) => p,
         Err(run) => return run,
     };
     let mut run = p.run;
-    let parent_zones = zones_by_host(&p.parent);
+    let parent_zones = zones_by_host(&p.parent, &ctx.default_az);
     for (host, zones) in &parent_zones {
         if zones.len() > 1 {
             run.findings
                 .push(multi(ctx.parent.name, host, zones, "in the parent"));
         }
     }
+    let strict = strict_top(ctx);
     for (cell, child) in &p.children {
-        let child_zones = zones_by_host(child);
+        let child_zones = zones_by_host(child, &ctx.default_az);
+        let parent_zones = top_zones(ctx, &p.parent, cell);
         let hosts = ctx
             .children
             .iter()
@@ -94,10 +138,15 @@ pub fn availability_zones(ctx: &V1Context<'_>) -> CheckRun {
                         Severity::Failure,
                         cell,
                         &[("host", host)],
-                        format!("host '{host}' is in {} at the parent but in {} in {cell}", shown(pz), shown(cz)),
+                        format!(
+                            "host '{host}' is in {} at the parent{} but in {} in {cell}",
+                            shown(pz),
+                            if strict { format!(" (members named ...!{cell}@{host})") } else { String::new() },
+                            shown(cz)
+                        ),
                     )
                     .impact(format!(
-                        "the API lists and validates AZs from the parent, {cell}'s scheduler filters by its own: boots into {} cannot land on '{host}'",
+                        "the API lists and validates AZs from the parent, {cell}'s scheduler filters by the AZ values of its own aggregates: boots into {} cannot land on '{host}'",
                         shown(pz)
                     ))
                     .values(value(pz), value(cz)),

@@ -68,6 +68,9 @@ pub struct ChildJournal {
     pub cell: String,
     /// Where the child's database is, password masked; `--undo` refuses a different one.
     pub url: String,
+    /// The rows went to the child's own API database (Newton to Stein), not its main database.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub api_database: bool,
     pub status: ChildStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -349,6 +352,7 @@ mod tests {
             children: vec![ChildJournal {
                 cell: "child1".into(),
                 url: "sqlite:///x".into(),
+                api_database: false,
                 status: ChildStatus::Committed,
                 message: None,
                 entries: vec![Entry {

@@ -107,6 +107,7 @@ pub async fn execute(
     let plan = match plan::build(&plan::Inputs {
         audited: &audited,
         specs: &cfg.audit.children,
+        apis: &cfg.audit.apis,
         cells: &cfg.cells,
         checks: &cfg.sync_checks,
         fix_drift: cfg.fix_drift,
@@ -175,6 +176,7 @@ async fn apply_plan(
             .map(|c| ChildJournal {
                 cell: c.cell.clone(),
                 url: c.shown.clone(),
+                api_database: c.api,
                 status: ChildStatus::Pending,
                 message: None,
                 entries: Vec::new(),
@@ -215,9 +217,12 @@ async fn apply_plan(
             }
             continue;
         }
-        let Some(Ok(url)) = cfg
-            .audit
-            .children
+        let target = if c.api {
+            &cfg.audit.apis
+        } else {
+            &cfg.audit.children
+        };
+        let Some(Ok(url)) = target
             .iter()
             .find(|s| s.name == c.cell)
             .map(|s| s.url.as_ref())
@@ -248,12 +253,15 @@ async fn apply_plan(
         match result {
             Ok(()) => {
                 committed.push(c.cell.clone());
-                let touches =
-                    |prefix: &str| c.steps.iter().any(|s| s.table.name.starts_with(prefix));
+                let touches = |object: &str| {
+                    c.steps
+                        .iter()
+                        .any(|s| sql::object_of(s.table.name) == Some(object))
+                };
                 if touches("aggregate") {
                     agg_cells.push(c.cell.clone());
                 }
-                if touches("instance_type") {
+                if touches("flavor") {
                     flavor_cells.push(c.cell.clone());
                 }
                 fixed.extend(c.steps.iter().filter_map(|s| s.fixes.clone()));
@@ -368,7 +376,12 @@ async fn undo(
     let mut targets = Vec::new();
     let mut problems = Vec::new();
     for c in &todo {
-        let Some(spec) = cfg.audit.children.iter().find(|s| s.name == c.cell) else {
+        let configured = if c.api_database {
+            &cfg.audit.apis
+        } else {
+            &cfg.audit.children
+        };
+        let Some(spec) = configured.iter().find(|s| s.name == c.cell) else {
             eprintln!(
                 "cellaudit sync: the journal has rows in child '{}', which is not configured; give its --child",
                 c.cell
@@ -459,9 +472,13 @@ async fn undo(
     let mut code = exit_codes::SYNC_DONE;
     let mut reversed = Vec::new();
     let mut failed = Vec::new();
-    let touched = |cell: &str, prefix: &str| {
-        todo.iter()
-            .any(|c| c.cell == cell && c.entries.iter().any(|e| e.table.starts_with(prefix)))
+    let touched = |cell: &str, object: &str| {
+        todo.iter().any(|c| {
+            c.cell == cell
+                && c.entries
+                    .iter()
+                    .any(|e| sql::object_of(&e.table) == Some(object))
+        })
     };
     let (now, _) = stamp_now();
     for cell in &already {
@@ -546,7 +563,7 @@ async fn undo(
         .collect();
     let fl: Vec<String> = reversed
         .iter()
-        .filter(|c| touched(c, "instance_type"))
+        .filter(|c| touched(c, "flavor"))
         .cloned()
         .collect();
     if !reversed.is_empty() {

@@ -10,6 +10,7 @@ use crate::findings::Finding;
 use crate::queries;
 use crate::snapshot::CellData;
 use crate::v1::{self, AZ_KEY, Aggregate, Aggregates};
+use crate::v1_release::Era;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -155,6 +156,8 @@ pub struct ChildPlan {
     pub not_here: Vec<String>,
     /// Set when the child could not be read, so nothing is planned for it.
     pub unavailable: Option<String>,
+    /// The plan writes the child's own API database (Newton to Stein), not its main database.
+    pub api: bool,
 }
 
 impl ChildPlan {
@@ -188,6 +191,8 @@ impl Plan {
 pub struct Inputs<'a> {
     pub audited: &'a Audited,
     pub specs: &'a [CellSpec],
+    /// The cells' API databases (Newton to Stein), named after their cells.
+    pub apis: &'a [CellSpec],
     /// The children to plan for (all audited children when empty).
     pub cells: &'a [String],
     pub checks: &'a [&'static str],
@@ -349,6 +354,7 @@ pub fn build(inp: &Inputs<'_>) -> Result<Plan, String> {
             left_alone: Vec::new(),
             not_here: Vec::new(),
             unavailable: None,
+            api: false,
         };
         let data = inp
             .audited
@@ -368,7 +374,41 @@ pub fn build(inp: &Inputs<'_>) -> Result<Plan, String> {
             plan.children.push(cp);
             continue;
         };
+        // Write where the release reads: the main database up to Mitaka, the child's own API
+        // database from Newton on (`crate::v1_release`); never a main-database table it no longer reads.
+        let source = inp.audited.sources.iter().find(|s| s.cell == spec.name);
+        let era = source.map_or(Era::Unknown, |s| s.era);
+        let catalogue = match era {
+            Era::MainDb | Era::Unknown => {
+                if data.schema.missing("aggregates", &["uuid"]).is_some() {
+                    &sql::MAIN_NO_UUID
+                } else {
+                    &sql::MAIN
+                }
+            }
+            Era::Merged | Era::ApiDb => {
+                match inp.apis.iter().find(|a| a.name == spec.name) {
+                    Some(api) if api.url.is_ok() => {
+                        cp.shown = api.shown.clone();
+                        cp.dialect = dialect(api);
+                        cp.api = true;
+                    }
+                    _ => {
+                        cp.unavailable = Some(format!(
+                            "{} keeps aggregates and flavors in the API database, and none was given for {}: give {} (sync never writes the main-database tables this release no longer reads)",
+                            crate::v1_release::shown_release(source.and_then(|s| s.release)),
+                            spec.name,
+                            crate::v1_release::api_flag(spec)
+                        ));
+                        plan.children.push(cp);
+                        continue;
+                    }
+                }
+                &sql::API
+            }
+        };
         let mut b = ChildBuilder {
+            sql: catalogue,
             cp,
             parent: &parent,
             child: v1::aggregates(data),
@@ -399,6 +439,8 @@ pub fn build(inp: &Inputs<'_>) -> Result<Plan, String> {
 
 struct ChildBuilder<'a> {
     cp: ChildPlan,
+    /// Where this child's release keeps what sync writes: its main database or its own API database.
+    sql: &'static sql::Catalogue,
     parent: &'a ParentRows,
     child: Result<Aggregates, String>,
     flavors: ChildFlavors,
@@ -474,7 +516,7 @@ impl ChildBuilder<'_> {
     fn agg_guard(&self, agg: &Aggregate) -> Guard {
         Guard {
             stmt: Stmt::new(
-                &sql::LOCK_AGGREGATE_BY_ID,
+                self.sql.lock_aggregate_by_id,
                 vec![Bind::int(agg.id), Bind::text(&agg.name)],
             ),
             expect: Expect::SomeRow,
@@ -487,15 +529,33 @@ impl ChildBuilder<'_> {
         }
     }
 
-    fn service_guard(&self, host: &str) -> Guard {
-        Guard {
-            stmt: Stmt::new(&sql::LOCK_COMPUTE_SERVICE, vec![Bind::text(host)]),
+    /// The re-check that `host` still runs nova-compute here; none when writing an API database,
+    /// which has no `services` (the plan's snapshot of the main database is then all there is).
+    fn service_guard(&self, host: &str) -> Option<Guard> {
+        Some(Guard {
+            stmt: Stmt::new(self.sql.lock_compute_service?, vec![Bind::text(host)]),
             expect: Expect::SomeRow,
             assumes: format!(
                 "host '{host}' still runs a live nova-compute in {}",
                 self.cell()
             ),
+        })
+    }
+
+    /// Refuses a change to a child row that lives in a main-database table its release no longer
+    /// writes (merged ids are negative, `crate::v1_release`): Newton to Queens read those rows but
+    /// create nothing there, and a write keeps `Aggregate.create` and the Ocata `db sync` blocked.
+    fn refuse_legacy(&mut self, f: &Finding, what: String, id: i64) -> bool {
+        if id >= 0 {
+            return false;
         }
+        let cell = self.cell().to_string();
+        self.refuse(
+            Some(f),
+            what,
+            format!("{cell}'s copy is a leftover row of its main database, which this release reads but no longer writes; run `nova-manage db online_data_migrations` in {cell} to move it to the API database, then sync again"),
+        );
+        true
     }
 
     /// Whether `host` may be added here: it must live here and nowhere else.
@@ -560,15 +620,19 @@ impl ChildBuilder<'_> {
         let slot = self.cp.new_ids.len();
         self.cp.new_ids.push(format!("aggregates.id of '{name}'"));
         let az = agg.az().map(|a| format!(" (AZ '{a}')")).unwrap_or_default();
-        let uuid = agg.uuid.clone();
+        let uuid = agg.uuid.clone().filter(|_| self.sql.has_uuid);
         self.cp.steps.push(Step {
-            table: &sql::AGGREGATES,
+            table: self.sql.aggregates,
             action: Action::Insert,
             what: format!("aggregate '{name}'{az}"),
             guards: vec![Guard {
                 stmt: Stmt::new(
-                    &sql::LOCK_AGGREGATE_BY_NAME,
-                    vec![Bind::text(name), Bind::opt_text(uuid.clone())],
+                    self.sql.lock_aggregate_by_name,
+                    if self.sql.has_uuid {
+                        vec![Bind::text(name), Bind::opt_text(uuid.clone())]
+                    } else {
+                        vec![Bind::text(name)]
+                    },
                 ),
                 expect: Expect::NoRow,
                 assumes: format!(
@@ -580,13 +644,17 @@ impl ChildBuilder<'_> {
                 ),
             }],
             stmt: Stmt::new(
-                &sql::INSERT_AGGREGATE,
-                vec![
-                    Bind::Value(created),
-                    Bind::Value(updated),
-                    Bind::text(name),
-                    Bind::opt_text(uuid),
-                ],
+                self.sql.insert_aggregate,
+                if self.sql.has_uuid {
+                    vec![
+                        Bind::Value(created),
+                        Bind::Value(updated),
+                        Bind::text(name),
+                        Bind::opt_text(uuid),
+                    ]
+                } else {
+                    vec![Bind::Value(created), Bind::Value(updated), Bind::text(name)]
+                },
             ),
             defines: Some(slot),
             fixes: Some(FindingRef::of(f)),
@@ -596,12 +664,12 @@ impl ChildBuilder<'_> {
         });
         for (k, v) in &agg.metadata {
             self.cp.steps.push(Step {
-                table: &sql::AGGREGATE_METADATA,
+                table: self.sql.aggregate_metadata,
                 action: Action::Insert,
                 what: format!("{k}={v} on new aggregate '{name}'"),
                 guards: Vec::new(),
                 stmt: Stmt::new(
-                    &sql::INSERT_AGGREGATE_METADATA,
+                    self.sql.insert_aggregate_metadata,
                     vec![
                         Bind::text(self.now),
                         Bind::NewId(slot),
@@ -620,14 +688,14 @@ impl ChildBuilder<'_> {
             if !self.host_home(None, name, &host) {
                 continue;
             }
-            let guard = self.service_guard(&host);
+            let guards: Vec<Guard> = self.service_guard(&host).into_iter().collect();
             self.cp.steps.push(Step {
-                table: &sql::AGGREGATE_HOSTS,
+                table: self.sql.aggregate_hosts,
                 action: Action::Insert,
                 what: format!("host '{host}' in new aggregate '{name}'"),
-                guards: vec![guard],
+                guards,
                 stmt: Stmt::new(
-                    &sql::INSERT_AGGREGATE_HOST,
+                    self.sql.insert_aggregate_host,
                     vec![Bind::text(self.now), Bind::text(&host), Bind::NewId(slot)],
                 ),
                 defines: None,
@@ -653,11 +721,14 @@ impl ChildBuilder<'_> {
             return self.leave(f, "the parent no longer has the key");
         };
         let c = c.clone();
+        if self.refuse_legacy(f, format!("{k} of aggregate '{name}'"), c.id) {
+            return;
+        }
         let guards = vec![
             self.agg_guard(&c),
             Guard {
                 stmt: Stmt::new(
-                    &sql::LOCK_AGGREGATE_METADATA,
+                    self.sql.lock_aggregate_metadata,
                     vec![Bind::int(c.id), Bind::text(k)],
                 ),
                 expect: Expect::NoRow,
@@ -665,12 +736,12 @@ impl ChildBuilder<'_> {
             },
         ];
         self.cp.steps.push(Step {
-            table: &sql::AGGREGATE_METADATA,
+            table: self.sql.aggregate_metadata,
             action: Action::Insert,
             what: format!("{k}={v} on aggregate '{name}'"),
             guards,
             stmt: Stmt::new(
-                &sql::INSERT_AGGREGATE_METADATA,
+                self.sql.insert_aggregate_metadata,
                 vec![
                     Bind::text(self.now),
                     Bind::int(c.id),
@@ -697,6 +768,10 @@ impl ChildBuilder<'_> {
         else {
             return self.leave(f, "the values it names were not readable");
         };
+        let c = c.clone();
+        if self.refuse_legacy(f, format!("{k} of aggregate '{name}'"), c.id) {
+            return;
+        }
         if !self.fix_drift {
             let cell = self.cell().to_string();
             return self.refuse(
@@ -705,12 +780,11 @@ impl ChildBuilder<'_> {
                 format!("drift: '{old}' in {cell}, '{new}' in the parent; --fix-drift updates it"),
             );
         }
-        let c = c.clone();
         let guards = vec![
             self.agg_guard(&c),
             Guard {
                 stmt: Stmt::new(
-                    &sql::LOCK_AGGREGATE_METADATA,
+                    self.sql.lock_aggregate_metadata,
                     vec![Bind::int(c.id), Bind::text(k)],
                 ),
                 expect: Expect::OneRowWithValue {
@@ -724,7 +798,7 @@ impl ChildBuilder<'_> {
             },
         ];
         self.cp.steps.push(Step {
-            table: &sql::AGGREGATE_METADATA,
+            table: self.sql.aggregate_metadata,
             action: Action::Update {
                 old: old.clone(),
                 new: new.clone(),
@@ -733,7 +807,7 @@ impl ChildBuilder<'_> {
             what: format!("{k} of aggregate '{name}': '{old}' -> '{new}'"),
             guards,
             stmt: Stmt::new(
-                &sql::UPDATE_AGGREGATE_METADATA,
+                self.sql.update_aggregate_metadata,
                 vec![
                     Bind::text(&new),
                     Bind::text(self.now),
@@ -757,14 +831,17 @@ impl ChildBuilder<'_> {
         let Some(c) = self.child_agg(name).cloned() else {
             return self.leave(f, "the child's aggregate was not readable");
         };
+        if self.refuse_legacy(f, format!("host '{host}' in aggregate '{name}'"), c.id) {
+            return;
+        }
         if !self.host_home(Some(f), name, host) {
             return;
         }
-        let guards = vec![
+        let mut guards = vec![
             self.agg_guard(&c),
             Guard {
                 stmt: Stmt::new(
-                    &sql::LOCK_AGGREGATE_HOST,
+                    self.sql.lock_aggregate_host,
                     vec![Bind::int(c.id), Bind::text(host)],
                 ),
                 expect: Expect::NoRow,
@@ -773,15 +850,15 @@ impl ChildBuilder<'_> {
                     self.cell()
                 ),
             },
-            self.service_guard(host),
         ];
+        guards.extend(self.service_guard(host));
         self.cp.steps.push(Step {
-            table: &sql::AGGREGATE_HOSTS,
+            table: self.sql.aggregate_hosts,
             action: Action::Insert,
             what: format!("host '{host}' in aggregate '{name}'"),
             guards,
             stmt: Stmt::new(
-                &sql::INSERT_AGGREGATE_HOST,
+                self.sql.insert_aggregate_host,
                 vec![Bind::text(self.now), Bind::text(host), Bind::int(c.id)],
             ),
             defines: None,
@@ -800,7 +877,7 @@ impl ChildBuilder<'_> {
     fn flavor_guard(&self, id: i64, fid: &str) -> Guard {
         Guard {
             stmt: Stmt::new(
-                &sql::LOCK_FLAVOR_BY_ID,
+                self.sql.lock_flavor_by_id,
                 vec![Bind::int(id), Bind::text(fid)],
             ),
             expect: Expect::SomeRow,
@@ -856,7 +933,7 @@ impl ChildBuilder<'_> {
             .push(format!("instance_types.id of flavor '{fid}'"));
         let mut guards = vec![Guard {
             stmt: Stmt::new(
-                &sql::LOCK_FLAVOR_CLASH,
+                self.sql.lock_flavor_clash,
                 vec![Bind::text(fid), Bind::text(&name)],
             ),
             expect: Expect::NoRow,
@@ -873,7 +950,7 @@ impl ChildBuilder<'_> {
         ];
         let warning = if keep {
             guards.push(Guard {
-                stmt: Stmt::new(&sql::LOCK_FLAVOR_ID, vec![Bind::int(id)]),
+                stmt: Stmt::new(self.sql.lock_flavor_id, vec![Bind::int(id)]),
                 expect: Expect::NoRow,
                 assumes: format!("no row of {}'s instance_types has id {id}", self.cell()),
             });
@@ -890,7 +967,7 @@ impl ChildBuilder<'_> {
         };
         binds.extend(row[4..].iter().cloned().map(Bind::Value));
         self.cp.steps.push(Step {
-            table: &sql::FLAVORS,
+            table: self.sql.flavors,
             action: Action::Insert,
             what: format!(
                 "flavor '{name}' (flavorid {fid}) {}",
@@ -903,9 +980,9 @@ impl ChildBuilder<'_> {
             guards,
             stmt: Stmt::new(
                 if keep {
-                    &sql::INSERT_FLAVOR
+                    self.sql.insert_flavor
                 } else {
-                    &sql::INSERT_FLAVOR_NEW_ID
+                    self.sql.insert_flavor_new_id
                 },
                 binds,
             ),
@@ -923,7 +1000,7 @@ impl ChildBuilder<'_> {
         let specs = self.parent.specs.get(&id).cloned().unwrap_or_default();
         for (k, v) in specs {
             self.cp.steps.push(Step {
-                table: &sql::FLAVOR_EXTRA_SPECS,
+                table: self.sql.flavor_extra_specs,
                 action: Action::Insert,
                 what: format!(
                     "extra spec {k}={} on new flavor '{fid}'",
@@ -931,7 +1008,7 @@ impl ChildBuilder<'_> {
                 ),
                 guards: Vec::new(),
                 stmt: Stmt::new(
-                    &sql::INSERT_FLAVOR_EXTRA_SPEC,
+                    self.sql.insert_flavor_extra_spec,
                     vec![
                         Bind::text(self.now),
                         owner.clone(),
@@ -981,7 +1058,7 @@ impl ChildBuilder<'_> {
             self.flavor_guard(cid, fid),
             Guard {
                 stmt: Stmt::new(
-                    &sql::LOCK_FLAVOR_EXTRA_SPEC,
+                    self.sql.lock_flavor_extra_spec,
                     vec![Bind::int(cid), Bind::text(k)],
                 ),
                 expect: Expect::NoRow,
@@ -989,7 +1066,7 @@ impl ChildBuilder<'_> {
             },
         ];
         self.cp.steps.push(Step {
-            table: &sql::FLAVOR_EXTRA_SPECS,
+            table: self.sql.flavor_extra_specs,
             action: Action::Insert,
             what: format!(
                 "extra spec {k}={} on flavor '{fid}'",
@@ -997,7 +1074,7 @@ impl ChildBuilder<'_> {
             ),
             guards,
             stmt: Stmt::new(
-                &sql::INSERT_FLAVOR_EXTRA_SPEC,
+                self.sql.insert_flavor_extra_spec,
                 vec![
                     Bind::text(self.now),
                     Bind::int(cid),
@@ -1037,7 +1114,7 @@ impl ChildBuilder<'_> {
             self.flavor_guard(cid, fid),
             Guard {
                 stmt: Stmt::new(
-                    &sql::LOCK_FLAVOR_EXTRA_SPEC,
+                    self.sql.lock_flavor_extra_spec,
                     vec![Bind::int(cid), Bind::text(k)],
                 ),
                 expect: Expect::OneRowWithValue {
@@ -1048,7 +1125,7 @@ impl ChildBuilder<'_> {
             },
         ];
         self.cp.steps.push(Step {
-            table: &sql::FLAVOR_EXTRA_SPECS,
+            table: self.sql.flavor_extra_specs,
             action: Action::Update {
                 old: old.clone(),
                 new: new.clone(),
@@ -1057,7 +1134,7 @@ impl ChildBuilder<'_> {
             what: format!("extra spec {k} of flavor '{fid}'"),
             guards,
             stmt: Stmt::new(
-                &sql::UPDATE_FLAVOR_EXTRA_SPEC,
+                self.sql.update_flavor_extra_spec,
                 vec![
                     Bind::text(&new),
                     Bind::text(self.now),

@@ -39,19 +39,14 @@ pub fn child_summary(c: &ChildPlan) -> String {
         return comment_text(&format!("not planned: the child could not be read ({why})"));
     }
     let mut parts = Vec::new();
-    for t in [
-        "aggregates",
-        "aggregate_metadata",
-        "aggregate_hosts",
-        "instance_types",
-        "instance_type_extra_specs",
-    ] {
+    // Every table sync writes, in catalogue order: main-database and API-database ones alike.
+    for t in super::sql::TABLES.iter().map(|t| t.name) {
         let n = c.count(t, true);
         if n > 0 {
             parts.push(format!("{} into {t}", plural(n, "insert", "inserts")));
         }
     }
-    for t in ["aggregate_metadata", "instance_type_extra_specs"] {
+    for t in super::sql::TABLES.iter().map(|t| t.name) {
         let n = c.count(t, false);
         if n > 0 {
             parts.push(format!("{} of {t}", plural(n, "update", "updates")));
@@ -89,8 +84,13 @@ pub fn plan(p: &Plan, apply: bool) -> String {
         ),
     );
     for c in &p.children {
+        let place = if c.api {
+            "its API database, where its release reads aggregates and flavors"
+        } else {
+            "its main database"
+        };
         o.push('\n');
-        comment(&mut o, &format!("== {} ({})", c.cell, c.shown));
+        comment(&mut o, &format!("== {} ({}: {place})", c.cell, c.shown));
         let _ = writeln!(o, "-- {}", child_summary(c));
         if c.unavailable.is_some() {
             continue;

@@ -173,6 +173,99 @@ pub const FLAVOR_EXTRA_SPECS: Table = Table {
     refs: None,
 };
 
+/// `aggregates` before Mitaka (main migration 317 added `uuid`).
+pub const AGGREGATES_NO_UUID: Table = Table {
+    name: "aggregates_without_uuid",
+    columns: &[
+        "id",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+        "name",
+        "deleted",
+    ],
+    row: per_dialect!("sync_row_aggregate_no_uuid"),
+    delete: portable!("sync_undo_delete_aggregate"),
+    undo_update: None,
+    refs: Some(portable!("sync_count_aggregate_refs")),
+};
+
+// The tables of a child's own API database (Newton to Stein): no soft-delete columns, journaled
+// under `nova_api.` names so an undo reads them back where they were written.
+pub const API_AGGREGATES: Table = Table {
+    name: "nova_api.aggregates",
+    columns: &["id", "created_at", "updated_at", "name", "uuid"],
+    row: per_dialect!("sync_api_row_aggregate"),
+    delete: portable!("sync_api_undo_delete_aggregate"),
+    undo_update: None,
+    refs: Some(portable!("sync_api_count_aggregate_refs")),
+};
+
+pub const API_AGGREGATE_METADATA: Table = Table {
+    name: "nova_api.aggregate_metadata",
+    columns: &[
+        "id",
+        "created_at",
+        "updated_at",
+        "aggregate_id",
+        "key",
+        "value",
+    ],
+    row: per_dialect!("sync_api_row_aggregate_metadata"),
+    delete: portable!("sync_api_undo_delete_aggregate_metadata"),
+    undo_update: Some(portable!("sync_api_undo_update_aggregate_metadata")),
+    refs: None,
+};
+
+pub const API_AGGREGATE_HOSTS: Table = Table {
+    name: "nova_api.aggregate_hosts",
+    columns: &["id", "created_at", "updated_at", "host", "aggregate_id"],
+    row: per_dialect!("sync_api_row_aggregate_host"),
+    delete: portable!("sync_api_undo_delete_aggregate_host"),
+    undo_update: None,
+    refs: None,
+};
+
+pub const API_FLAVORS: Table = Table {
+    name: "nova_api.flavors",
+    columns: &[
+        "id",
+        "created_at",
+        "updated_at",
+        "name",
+        "memory_mb",
+        "vcpus",
+        "swap",
+        "vcpu_weight",
+        "flavorid",
+        "rxtx_factor",
+        "root_gb",
+        "ephemeral_gb",
+        "disabled",
+        "is_public",
+    ],
+    row: per_dialect!("sync_api_row_flavor"),
+    delete: portable!("sync_api_undo_delete_flavor"),
+    undo_update: None,
+    refs: Some(portable!("sync_api_count_flavor_refs")),
+};
+
+pub const API_FLAVOR_EXTRA_SPECS: Table = Table {
+    name: "nova_api.flavor_extra_specs",
+    columns: &[
+        "id",
+        "created_at",
+        "updated_at",
+        "flavor_id",
+        "key",
+        "value",
+    ],
+    row: per_dialect!("sync_api_row_flavor_extra_spec"),
+    delete: portable!("sync_api_undo_delete_flavor_extra_spec"),
+    undo_update: Some(portable!("sync_api_undo_update_flavor_extra_spec")),
+    refs: None,
+};
+
 /// Every table sync may write, for reading journals back.
 pub const TABLES: &[&Table] = &[
     &AGGREGATES,
@@ -180,7 +273,139 @@ pub const TABLES: &[&Table] = &[
     &AGGREGATE_HOSTS,
     &FLAVORS,
     &FLAVOR_EXTRA_SPECS,
+    &AGGREGATES_NO_UUID,
+    &API_AGGREGATES,
+    &API_AGGREGATE_METADATA,
+    &API_AGGREGATE_HOSTS,
+    &API_FLAVORS,
+    &API_FLAVOR_EXTRA_SPECS,
 ];
+
+/// Which Nova object a journaled table holds, for the cache advice after a run.
+pub fn object_of(table: &str) -> Option<&'static str> {
+    let t = table.strip_prefix("nova_api.").unwrap_or(table);
+    if t.starts_with("aggregate") {
+        Some("aggregate")
+    } else if t.starts_with("instance_type") || t.starts_with("flavor") {
+        Some("flavor")
+    } else {
+        None
+    }
+}
+
+/// The statements and tables of one place sync writes: a child's main database (up to Mitaka, with
+/// or without `aggregates.uuid`) or its own API database (Newton on). Each statement takes the same
+/// values in the same order in every catalogue, so one plan fits any of them.
+#[derive(Debug)]
+pub struct Catalogue {
+    pub aggregates: &'static Table,
+    pub aggregate_metadata: &'static Table,
+    pub aggregate_hosts: &'static Table,
+    pub flavors: &'static Table,
+    pub flavor_extra_specs: &'static Table,
+    pub insert_aggregate: &'static Q,
+    /// Whether `insert_aggregate` and `lock_aggregate_by_name` take the uuid.
+    pub has_uuid: bool,
+    pub insert_aggregate_metadata: &'static Q,
+    pub insert_aggregate_host: &'static Q,
+    pub update_aggregate_metadata: &'static Q,
+    pub lock_aggregate_by_name: &'static Q,
+    pub lock_aggregate_by_id: &'static Q,
+    pub lock_aggregate_metadata: &'static Q,
+    pub lock_aggregate_host: &'static Q,
+    /// The compute service re-check; `None` in an API database, which has no `services`.
+    pub lock_compute_service: Option<&'static Q>,
+    pub insert_flavor: &'static Q,
+    pub insert_flavor_new_id: &'static Q,
+    pub insert_flavor_extra_spec: &'static Q,
+    pub update_flavor_extra_spec: &'static Q,
+    pub lock_flavor_clash: &'static Q,
+    pub lock_flavor_id: &'static Q,
+    pub lock_flavor_by_id: &'static Q,
+    pub lock_flavor_extra_spec: &'static Q,
+}
+
+pub const MAIN: Catalogue = Catalogue {
+    aggregates: &AGGREGATES,
+    aggregate_metadata: &AGGREGATE_METADATA,
+    aggregate_hosts: &AGGREGATE_HOSTS,
+    flavors: &FLAVORS,
+    flavor_extra_specs: &FLAVOR_EXTRA_SPECS,
+    insert_aggregate: &INSERT_AGGREGATE,
+    has_uuid: true,
+    insert_aggregate_metadata: &INSERT_AGGREGATE_METADATA,
+    insert_aggregate_host: &INSERT_AGGREGATE_HOST,
+    update_aggregate_metadata: &UPDATE_AGGREGATE_METADATA,
+    lock_aggregate_by_name: &LOCK_AGGREGATE_BY_NAME,
+    lock_aggregate_by_id: &LOCK_AGGREGATE_BY_ID,
+    lock_aggregate_metadata: &LOCK_AGGREGATE_METADATA,
+    lock_aggregate_host: &LOCK_AGGREGATE_HOST,
+    lock_compute_service: Some(&LOCK_COMPUTE_SERVICE),
+    insert_flavor: &INSERT_FLAVOR,
+    insert_flavor_new_id: &INSERT_FLAVOR_NEW_ID,
+    insert_flavor_extra_spec: &INSERT_FLAVOR_EXTRA_SPEC,
+    update_flavor_extra_spec: &UPDATE_FLAVOR_EXTRA_SPEC,
+    lock_flavor_clash: &LOCK_FLAVOR_CLASH,
+    lock_flavor_id: &LOCK_FLAVOR_ID,
+    lock_flavor_by_id: &LOCK_FLAVOR_BY_ID,
+    lock_flavor_extra_spec: &LOCK_FLAVOR_EXTRA_SPEC,
+};
+
+pub const INSERT_AGGREGATE_NO_UUID: Q = portable!("sync_insert_aggregate_no_uuid");
+pub const LOCK_AGGREGATE_BY_NAME_NO_UUID: Q = per_dialect!("sync_lock_aggregate_by_name_no_uuid");
+
+/// A main database before Mitaka: as [`MAIN`] without `aggregates.uuid`.
+pub const MAIN_NO_UUID: Catalogue = Catalogue {
+    aggregates: &AGGREGATES_NO_UUID,
+    insert_aggregate: &INSERT_AGGREGATE_NO_UUID,
+    has_uuid: false,
+    lock_aggregate_by_name: &LOCK_AGGREGATE_BY_NAME_NO_UUID,
+    ..MAIN
+};
+
+pub const API_INSERT_AGGREGATE: Q = portable!("sync_api_insert_aggregate");
+pub const API_INSERT_AGGREGATE_METADATA: Q = portable!("sync_api_insert_aggregate_metadata");
+pub const API_INSERT_AGGREGATE_HOST: Q = portable!("sync_api_insert_aggregate_host");
+pub const API_UPDATE_AGGREGATE_METADATA: Q = portable!("sync_api_update_aggregate_metadata");
+pub const API_LOCK_AGGREGATE_BY_NAME: Q = per_dialect!("sync_api_lock_aggregate_by_name");
+pub const API_LOCK_AGGREGATE_BY_ID: Q = per_dialect!("sync_api_lock_aggregate_by_id");
+pub const API_LOCK_AGGREGATE_METADATA: Q = per_dialect!("sync_api_lock_aggregate_metadata");
+pub const API_LOCK_AGGREGATE_HOST: Q = per_dialect!("sync_api_lock_aggregate_host");
+pub const API_INSERT_FLAVOR: Q = portable!("sync_api_insert_flavor");
+pub const API_INSERT_FLAVOR_NEW_ID: Q = portable!("sync_api_insert_flavor_new_id");
+pub const API_INSERT_FLAVOR_EXTRA_SPEC: Q = portable!("sync_api_insert_flavor_extra_spec");
+pub const API_UPDATE_FLAVOR_EXTRA_SPEC: Q = portable!("sync_api_update_flavor_extra_spec");
+pub const API_LOCK_FLAVOR_CLASH: Q = per_dialect!("sync_api_lock_flavor_clash");
+pub const API_LOCK_FLAVOR_ID: Q = per_dialect!("sync_api_lock_flavor_id");
+pub const API_LOCK_FLAVOR_BY_ID: Q = per_dialect!("sync_api_lock_flavor_by_id");
+pub const API_LOCK_FLAVOR_EXTRA_SPEC: Q = per_dialect!("sync_api_lock_flavor_extra_spec");
+
+/// A child's own API database, Newton to Stein.
+pub const API: Catalogue = Catalogue {
+    aggregates: &API_AGGREGATES,
+    aggregate_metadata: &API_AGGREGATE_METADATA,
+    aggregate_hosts: &API_AGGREGATE_HOSTS,
+    flavors: &API_FLAVORS,
+    flavor_extra_specs: &API_FLAVOR_EXTRA_SPECS,
+    insert_aggregate: &API_INSERT_AGGREGATE,
+    has_uuid: true,
+    insert_aggregate_metadata: &API_INSERT_AGGREGATE_METADATA,
+    insert_aggregate_host: &API_INSERT_AGGREGATE_HOST,
+    update_aggregate_metadata: &API_UPDATE_AGGREGATE_METADATA,
+    lock_aggregate_by_name: &API_LOCK_AGGREGATE_BY_NAME,
+    lock_aggregate_by_id: &API_LOCK_AGGREGATE_BY_ID,
+    lock_aggregate_metadata: &API_LOCK_AGGREGATE_METADATA,
+    lock_aggregate_host: &API_LOCK_AGGREGATE_HOST,
+    lock_compute_service: None,
+    insert_flavor: &API_INSERT_FLAVOR,
+    insert_flavor_new_id: &API_INSERT_FLAVOR_NEW_ID,
+    insert_flavor_extra_spec: &API_INSERT_FLAVOR_EXTRA_SPEC,
+    update_flavor_extra_spec: &API_UPDATE_FLAVOR_EXTRA_SPEC,
+    lock_flavor_clash: &API_LOCK_FLAVOR_CLASH,
+    lock_flavor_id: &API_LOCK_FLAVOR_ID,
+    lock_flavor_by_id: &API_LOCK_FLAVOR_BY_ID,
+    lock_flavor_extra_spec: &API_LOCK_FLAVOR_EXTRA_SPEC,
+};
 
 pub fn table(name: &str) -> Option<&'static Table> {
     TABLES.iter().copied().find(|t| t.name == name)
@@ -440,6 +665,24 @@ mod tests {
         (&LOCK_FLAVOR_ID, 1),
         (&LOCK_FLAVOR_BY_ID, 2),
         (&LOCK_FLAVOR_EXTRA_SPEC, 2),
+        (&INSERT_AGGREGATE_NO_UUID, 3),
+        (&LOCK_AGGREGATE_BY_NAME_NO_UUID, 1),
+        (&API_INSERT_AGGREGATE, 4),
+        (&API_INSERT_AGGREGATE_METADATA, 4),
+        (&API_INSERT_AGGREGATE_HOST, 3),
+        (&API_UPDATE_AGGREGATE_METADATA, 5),
+        (&API_LOCK_AGGREGATE_BY_NAME, 2),
+        (&API_LOCK_AGGREGATE_BY_ID, 2),
+        (&API_LOCK_AGGREGATE_METADATA, 2),
+        (&API_LOCK_AGGREGATE_HOST, 2),
+        (&API_INSERT_FLAVOR, 14),
+        (&API_INSERT_FLAVOR_NEW_ID, 13),
+        (&API_INSERT_FLAVOR_EXTRA_SPEC, 4),
+        (&API_UPDATE_FLAVOR_EXTRA_SPEC, 5),
+        (&API_LOCK_FLAVOR_CLASH, 2),
+        (&API_LOCK_FLAVOR_ID, 1),
+        (&API_LOCK_FLAVOR_BY_ID, 2),
+        (&API_LOCK_FLAVOR_EXTRA_SPEC, 2),
     ];
 
     #[test]
