@@ -131,7 +131,7 @@ UPDATE `{parent}`.instances p JOIN `{child}`.instances c ON c.uuid = p.uuid
 
 
 def generate(srv, schema):
-    log("generating: 10 children x 100,000, their 1,000,000-row parent, and a 300,000-row pair ...")
+    log(f"generating: {CHILDREN} children x {PER_CHILD:,}, their {CHILDREN * PER_CHILD:,}-row parent, and a {PAIR_ROWS:,}-row pair ...")
     t0 = time.time()
     dbs = ["parent"] + [f"child{i:02d}" for i in range(1, CHILDREN + 1)] + ["pair_parent", "pair_child"]
     srv.sql(None, "DROP DATABASE IF EXISTS bench_generated")
@@ -295,6 +295,7 @@ class Ctx:
 
 
 def main():
+    global CHILDREN, PER_CHILD, PAIR_ROWS
     ap = argparse.ArgumentParser()
     ap.add_argument("--repo", required=True)
     ap.add_argument("--dir", default="/tmp/cellaudit-bench")
@@ -303,12 +304,17 @@ def main():
     ap.add_argument("--skip-full", action="store_true")
     ap.add_argument("--skip-pair", action="store_true")
     ap.add_argument("--tools", default="cellaudit,cellaudit-hash,dump-diff,dump-diff-8192,pt-table-sync,reladiff")
-    ap.add_argument("--modes", default="stream,hash", help="--instances-mode values for the full audit")
+    ap.add_argument("--modes", default="auto,stream,hash", help="--instances-mode values for the full audit")
+    ap.add_argument("--bin", help="the cellaudit binary [default: target/release/cellaudit of --repo]")
+    ap.add_argument("--children", type=int, default=CHILDREN, help="children (and rows of the full audit)")
+    ap.add_argument("--per-child", type=int, default=PER_CHILD, help="instances per child")
+    ap.add_argument("--pair-rows", type=int, default=PAIR_ROWS, help="instances of the pair's child")
     a = ap.parse_args()
+    CHILDREN, PER_CHILD, PAIR_ROWS = a.children, a.per_child, a.pair_rows
     if a.regen and os.path.isdir(a.dir):
         shutil.rmtree(a.dir)
     ctx = Ctx()
-    ctx.bin = os.path.join(a.repo, "target/release/cellaudit")
+    ctx.bin = a.bin or os.path.join(a.repo, "target/release/cellaudit")
     ctx.srv = srv = Server(a.dir)
     ctx.pp, ctx.pc = "pair_parent", "pair_child"
     work = os.path.join(a.dir, "out")

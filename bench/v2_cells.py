@@ -108,6 +108,9 @@ def main():
         fresh = srv.start()
         if fresh or srv.sql(None, "SHOW DATABASES LIKE 'v2_generated'").stdout.strip() == b"":
             generate(srv, repo, a.cells, a.instances)
+        # The server listens on a new port each start: point the mappings at it.
+        srv.sql("v2_api", "UPDATE cell_mappings SET database_connection = "
+                          f"CONCAT('{srv.tcp_url('v2_')}', name)")
         version = srv.sql(None, "SELECT VERSION()").stdout.decode().split()[-1]
         print(f"data: {a.cells} cells + cell0 + API DB on one MariaDB {version}, {HOSTS} hosts and {a.instances} "
               f"instances per cell; {os.cpu_count()} CPUs; medians of {a.rounds} interleaved rounds")

@@ -373,6 +373,10 @@ pub struct UpgradeCheckArgs {
     /// Count --lag back from this UTC time instead of now ('YYYY-MM-DD HH:MM:SS'), e.g. for a restored backup.
     #[arg(long, value_name = "TIME")]
     pub as_of: Option<String>,
+    /// The release being upgraded to (its number, e.g. 31, or series name, e.g. epoxy): adds the
+    /// "Older than N-1 computes" check (services.version against what that release supports; 23 to 33).
+    #[arg(long, value_name = "RELEASE")]
+    pub target_release: Option<String>,
     /// Print oslo.upgradecheck's JSON form instead of the table.
     #[arg(long)]
     pub json: bool,

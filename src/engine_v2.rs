@@ -153,6 +153,7 @@ async fn audit_v2_unstamped(cfg: &V2Config) -> AuditedV2 {
         default_az: &cfg.default_az,
         lag: cfg.lag.as_secs() as i64,
         now,
+        target: cfg.target,
     };
     for check in &cfg.checks {
         (check.run)(&ctx).record_in(check.name, &mut report);

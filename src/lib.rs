@@ -49,7 +49,7 @@ pub async fn run(cli: cli::Cli) -> u8 {
                 out.push_str(&format!("{:<20} {}\n", c.name, c.about));
             }
             out.push_str("\ncells v2 (audit --api-db/--nova-conf; * also in upgrade-check):\n");
-            for c in checks::v2::V2_CHECKS {
+            for c in checks::v2::V2_CHECKS.iter().chain(checks::v2::V2_OPT_IN) {
                 let mark = if c.upgrade_title.is_some() { "*" } else { " " };
                 out.push_str(&format!("{:<19}{mark} {}\n", c.name, c.about));
             }
@@ -137,8 +137,21 @@ async fn run_audit_v2(args: &cli::AuditArgs) -> u8 {
 
 /// `cellaudit upgrade-check`: the v2 checks that matter to an upgrade, one box each, as nova-status prints them.
 async fn run_upgrade_check(args: &cli::UpgradeCheckArgs) -> u8 {
+    let target = match args
+        .target_release
+        .as_deref()
+        .map(parse_release)
+        .transpose()
+    {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("cellaudit: {e}");
+            return exit_codes::AUDIT_ERROR;
+        }
+    };
     let names: Vec<String> = checks::v2::V2_CHECKS
         .iter()
+        .chain(checks::v2::V2_OPT_IN.iter().filter(|_| target.is_some()))
         .filter(|c| c.upgrade_title.is_some())
         .map(|c| c.name.to_string())
         .chain(placement::CHECKS.iter().map(|(n, _)| n.to_string()))
@@ -156,6 +169,7 @@ async fn run_upgrade_check(args: &cli::UpgradeCheckArgs) -> u8 {
             c.lag = std::time::Duration::from_secs(l);
         }
         c.as_of = args.as_of.as_deref().map(config::parse_as_of).transpose()?;
+        c.target = target;
         Ok(c)
     }) {
         Ok(c) => c,
@@ -307,6 +321,26 @@ async fn run_explain_v2(args: &cli::ExplainArgs) -> u8 {
     }
     let e = explain_v2::explain(&audited, args.subject, &args.id);
     emit_explanation(&e, cfg.format)
+}
+
+/// `--target-release`: a release number (31) or series name, case-insensitive ("epoxy", "2025.1 Epoxy").
+fn parse_release(raw: &str) -> Result<release::Release, config::ConfigError> {
+    let t = raw.trim();
+    if let Ok(n) = t.parse::<u8>() {
+        return Ok(release::Release(n));
+    }
+    (12u8..=40)
+        .map(release::Release)
+        .find(|r| {
+            let name = r.name().to_ascii_lowercase();
+            let t = t.to_ascii_lowercase();
+            name == t || name.rsplit(' ').next() == Some(t.as_str())
+        })
+        .ok_or_else(|| {
+            config::ConfigError(format!(
+                "--target-release expects a Nova release number (e.g. 31) or series name (e.g. epoxy), got '{t}'"
+            ))
+        })
 }
 
 /// The cells v2 configuration of an audit command line; on error, says why and gives the exit code.

@@ -36,6 +36,8 @@ pub struct V2Config {
     /// `--jobs` / `--jobs-per-server`: databases read at once, overall and per server.
     pub jobs: usize,
     pub jobs_per_server: usize,
+    /// `upgrade-check --target-release`.
+    pub target: Option<crate::release::Release>,
 }
 
 // Written out because `template_source` and `overrides` are URLs that carry passwords.
@@ -63,6 +65,7 @@ impl std::fmt::Debug for V2Config {
             .field("as_of", &self.as_of)
             .field("jobs", &self.jobs)
             .field("jobs_per_server", &self.jobs_per_server)
+            .field("target", &self.target)
             .finish()
     }
 }
@@ -187,6 +190,7 @@ impl V2Config {
             as_of: None,
             jobs: crate::limits::DEFAULT_JOBS,
             jobs_per_server: crate::limits::DEFAULT_PER_SERVER,
+            target: None,
         })
     }
 }
@@ -200,6 +204,7 @@ fn select(names: &[String]) -> Result<Vec<&'static V2CheckDef>, ConfigError> {
         let c = v2checks::find(n.trim()).ok_or_else(|| {
             let known: Vec<&str> = v2checks::V2_CHECKS
                 .iter()
+                .chain(v2checks::V2_OPT_IN)
                 .map(|c| c.name.as_str())
                 .collect();
             ConfigError(format!(

@@ -225,6 +225,7 @@ pub struct ComputeService {
     pub version: Option<i64>,
     /// Last heartbeat (or update, or creation), epoch seconds.
     pub seen_at: Option<i64>,
+    pub forced_down: bool,
 }
 
 /// A cell's compute hosts.
@@ -263,6 +264,7 @@ pub fn cell_hosts(data: &CellData) -> Result<CellHosts, String> {
                 disabled: flag(r, 2),
                 version: r.get(3).and_then(|v| v.as_int()),
                 seen_at: epoch(text(r, 4)),
+                forced_down: flag(r, 5),
             });
             h.services.insert(host);
         }

@@ -442,7 +442,20 @@ fn stein_keeps_placement_in_nova_api() {
     }
     a.extend(["--check".into(), CHECKS.into()]);
     let (code, doc) = json_run(a);
-    assert_eq!(essentials(&doc), golden());
+    // On Stein the AvailabilityZoneFilter still guards AZs; placement's AZ aggregate is read only with
+    // [scheduler] query_placement_for_availability_zone, so a missing one is a warning, not a failure.
+    let mut expected = golden();
+    for f in &mut expected {
+        if f["kind"] == "az_aggregate_missing" {
+            f["severity"] = "warning".into();
+        }
+    }
+    // A warning sorts among the warnings: compare as sets.
+    let sorted = |mut v: Vec<Value>| {
+        v.sort_by_key(|f| f.to_string());
+        v
+    };
+    assert_eq!(sorted(essentials(&doc)), sorted(expected));
     assert_eq!(code, 2);
     let placement = doc["cells"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(placement["name"], "placement");

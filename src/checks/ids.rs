@@ -90,6 +90,7 @@ named_ids! {
         ResourceProviders = "resource_providers",
         Allocations = "allocations",
         Releases = "releases",
+        OldComputes = "old_computes",
     }
 }
 
@@ -202,6 +203,7 @@ named_ids! {
         LegacyAggregates = "legacy_aggregates",
         LegacyFlavors = "legacy_flavors",
         ReleaseMismatch = "release_mismatch",
+        ComputeTooOld = "compute_too_old",
     }
 }
 

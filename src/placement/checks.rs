@@ -50,6 +50,13 @@ fn filters_reading(agg: &ApiAggregate) -> String {
     }
 }
 
+/// Whether any request filter reads this aggregate's placement membership (see `filters_reading`).
+fn filters_read(agg: &ApiAggregate) -> bool {
+    agg.metadata.iter().any(|(k, v)| {
+        k.starts_with("filter_tenant_id") || (k.starts_with("trait:") && v == "required")
+    })
+}
+
 /// Why `nova-manage placement sync_aggregates` would not simply heal the missing memberships
 /// (nova/cmd/manage.py PlacementCommands.sync_aggregates and its return codes).
 #[derive(Default)]
@@ -100,8 +107,17 @@ impl SyncBlockers {
     }
 }
 
-pub fn placement_aggregates(i: &Inputs<'_>) -> CheckRun {
+/// `api_release`: the newest release the API DB's schema allows (`None`: unknown, judged as today's Nova).
+pub fn placement_aggregates(
+    i: &Inputs<'_>,
+    api_release: Option<crate::release::Release>,
+) -> CheckRun {
     let mut run = CheckRun::default();
+    // From 2023.2 (28.0.0) the AvailabilityZoneFilter is gone and map_az_to_placement_aggregate is the only
+    // AZ filter; from Rocky to 2023.1 it runs only with [scheduler] query_placement_for_availability_zone
+    // (nova/conf/scheduler.py @18.0.0), the AvailabilityZoneFilter still guarding AZs otherwise.
+    let az_only_via_placement = api_release.is_none_or(|r| r >= crate::release::Release::BOBCAT);
+    let mut worst = Severity::Info;
     let cell_of_host = |host: &str| i.nova.cells_of_host(host);
     let mut blockers = SyncBlockers::default();
     let mut any_missing = false;
@@ -166,7 +182,11 @@ pub fn placement_aggregates(i: &Inputs<'_>) -> CheckRun {
             Some(az) => Finding::new(
                 AGGREGATES,
                 Kind::AzAggregateMissing,
-                Severity::Failure,
+                if az_only_via_placement {
+                    Severity::Failure
+                } else {
+                    Severity::Warning
+                },
                 i.placement_name,
                 &key,
                 format!(
@@ -177,14 +197,27 @@ pub fn placement_aggregates(i: &Inputs<'_>) -> CheckRun {
                 ),
             )
             // nova/scheduler/request_filter.py map_az_to_placement_aggregate: since 28.0.0 the only AZ filter.
-            .impact(format!(
-                "boots, moves and unshelves that ask for '{az}' are never placed on {}: the scheduler asks placement only for providers in aggregate {uuid}; with every host missing, NoValidHost",
-                join_names(&hosts)
-            )),
+            .impact(if az_only_via_placement {
+                format!(
+                    "boots, moves and unshelves that ask for '{az}' are never placed on {}: the scheduler asks placement only for providers in aggregate {uuid}; with every host missing, NoValidHost",
+                    join_names(&hosts)
+                )
+            } else {
+                format!(
+                    "with [scheduler] query_placement_for_availability_zone = True, boots that ask for '{az}' are never placed on {}; the option is off by default on this release, and from 2023.2 (28.0.0) placement is the only AZ filter, so this must be healed before that upgrade",
+                    join_names(&hosts)
+                )
+            }),
+            // Only a warning when a request filter reads this aggregate's membership; otherwise nothing
+            // notices yet, and it is worth knowing before metadata that a filter reads is added.
             None => Finding::new(
                 AGGREGATES,
                 Kind::AggregateMissing,
-                Severity::Warning,
+                if filters_read(agg) {
+                    Severity::Warning
+                } else {
+                    Severity::Info
+                },
                 i.placement_name,
                 &key,
                 format!(
@@ -195,6 +228,7 @@ pub fn placement_aggregates(i: &Inputs<'_>) -> CheckRun {
             )
             .impact(filters_reading(agg)),
         };
+        worst = worst.max(finding.severity);
         run.findings.push(
             finding.values(
                 agg.hosts.iter().collect::<Vec<_>>(),
@@ -274,7 +308,8 @@ pub fn placement_aggregates(i: &Inputs<'_>) -> CheckRun {
                 Finding::new(
                     AGGREGATES,
                     Kind::SyncAggregatesBlocked,
-                    Severity::Warning,
+                    // As pressing as the worst missing membership it would heal.
+                    worst.min(Severity::Warning),
                     i.placement_name,
                     &[("command", "nova-manage placement sync_aggregates")],
                     format!(

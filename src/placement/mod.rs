@@ -305,6 +305,12 @@ pub async fn audit(
         }
     };
     let aggregates = api_data.map(crate::v2::api_aggregates);
+    // The newest release the API DB's schema allows: what decides whether Nova mirrors aggregates into
+    // placement at all (Rocky on) and whether AZs are scheduled only through it (2023.2 on).
+    let api_release = api_data
+        .and_then(|d| d.schema_version.as_deref())
+        .and_then(crate::release::of_schema_version)
+        .map(|r| r.newest);
     let host_mappings: Option<BTreeMap<String, String>> = api_data
         .and_then(|d| crate::v2::host_mappings(d).ok())
         .map(|m| {
@@ -332,7 +338,21 @@ pub async fn audit(
                     skip_all(&mut r, &[NAME], &format!("provider aggregates: {e}"));
                     r
                 }
-                (Some(Ok(_)), None) => checks::placement_aggregates(&inputs),
+                // Before Rocky Nova never put its aggregates into placement and no scheduler code read them
+                // there (nova/compute/api.py @17.0.0 has no aggregate_add_host; request_filter.py arrives in
+                // 18.0.0): an empty mirror is what a healthy Ocata-Queens cloud has.
+                (Some(Ok(_)), None)
+                    if api_release.is_some_and(|r| r < crate::release::Release::ROCKY) =>
+                {
+                    let mut r = CheckRun::default();
+                    skip_all(
+                        &mut r,
+                        &[NAME],
+                        "before Rocky (18.0.0) Nova does not mirror its aggregates into placement and nothing reads them there",
+                    );
+                    r
+                }
+                (Some(Ok(_)), None) => checks::placement_aggregates(&inputs, api_release),
                 (Some(Err(e)), None) => {
                     let mut r = CheckRun::default();
                     skip_all(&mut r, &[NAME], &format!("API DB aggregates: {e}"));

@@ -115,6 +115,7 @@ pub const COMPUTE_SERVICES: Dataset = Dataset {
             "last_seen_up",
             "updated_at",
             "created_at",
+            "forced_down",
         ],
     }],
 };

@@ -208,9 +208,10 @@ pub fn instance_mappings(ctx: &V2Context<'_>) -> CheckRun {
                 let Some(target) = target.filter(|t| t.data.is_some()) else {
                     continue;
                 };
-                let present = copies
-                    .get(uuid)
-                    .is_some_and(|v| v.iter().any(|(c, _)| *c == target.name));
+                let present = copies.get(uuid).is_some_and(|v| {
+                    v.iter()
+                        .any(|(c, _)| *c == target.name || ctx.same_database(c, target.name))
+                });
                 if !present {
                     if !live.is_empty() {
                         run.findings.push(

@@ -2,6 +2,7 @@
 
 mod aggregates;
 mod cells;
+pub mod computes;
 mod hosts;
 mod instances;
 mod legacy;
@@ -40,6 +41,8 @@ pub struct V2Context<'a> {
     pub lag: i64,
     /// Epoch seconds `lag` counts back from.
     pub now: i64,
+    /// `upgrade-check --target-release`: the release being upgraded to.
+    pub target: Option<crate::release::Release>,
 }
 
 impl<'a> V2Context<'a> {
@@ -88,10 +91,16 @@ impl<'a> V2Context<'a> {
         out
     }
 
+    /// Every audited cell whose data is in hand, once per database: a cell mapped onto the database of an earlier
+    /// cell holds the same rows, which are judged under the first name only (cell_mappings reports the sharing).
     pub fn readable(&self) -> impl Iterator<Item = (&V2Cell<'a>, &'a CellData)> {
-        self.cells
-            .iter()
-            .filter_map(|c| c.data.filter(|_| c.audited).map(|d| (c, d)))
+        self.cells.iter().enumerate().filter_map(|(i, c)| {
+            let shared = c.database.is_some()
+                && self.cells[..i]
+                    .iter()
+                    .any(|e| e.audited && e.data.is_some() && e.database == c.database);
+            c.data.filter(|_| c.audited && !shared).map(|d| (c, d))
+        })
     }
 
     pub fn audited(&self) -> impl Iterator<Item = &V2Cell<'a>> {
@@ -132,7 +141,7 @@ impl CheckRun {
     }
 
     /// Every audited cell and the API skipped for one reason (the API lacks a table).
-    fn v2_skip_all(ctx: &V2Context<'_>, reason: String) -> CheckRun {
+    pub(crate) fn v2_skip_all(ctx: &V2Context<'_>, reason: String) -> CheckRun {
         let mut run = CheckRun::default();
         run.outcome(
             ctx.api.name,
@@ -249,7 +258,17 @@ pub const V2_CHECKS: &[V2CheckDef] = &[
     },
 ];
 
+/// Checks run only when asked for (by name, or `upgrade-check --target-release`).
+pub const V2_OPT_IN: &[V2CheckDef] = &[V2CheckDef {
+    name: computes::CHECK,
+    upgrade_title: Some("Older than N-1 computes"),
+    about: "(upgrade-check --target-release) no live nova-compute is older than the oldest release the target supports",
+    api_sets: &[],
+    cell_sets: CELL_HOSTS,
+    run: computes::old_computes,
+}];
+
 pub fn find(name: &str) -> Option<&'static V2CheckDef> {
     let check = Check::from_name(name)?;
-    V2_CHECKS.iter().find(|c| c.name == check)
+    V2_CHECKS.iter().chain(V2_OPT_IN).find(|c| c.name == check)
 }
