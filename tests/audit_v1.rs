@@ -149,7 +149,7 @@ fn json_document_follows_the_documented_schema() {
 #[test]
 fn table_output_names_objects_and_shows_the_drift_as_a_diff() {
     let run = cellaudit_env(&v1_audit_args(mariadb_deployment()), &[]);
-    assert_eq!(run.code, 2);
+    assert_eq!(run.code, 2, "{}", run.stderr);
     let out = &run.stdout;
     assert!(out.contains("SUMMARY (check x cell)"), "{out}");
     // Findings are grouped by severity (failures first); piped output is 100 columns wide, where the

@@ -58,7 +58,7 @@ if ! err=$(cp -a "$template" "$dir/data" 2>&1); then
     fail "cp -a $template $dir/data: $err"
 fi
 exec 3<&0
-"$@" --datadir="$dir/data" --socket="$dir/sock" --pid-file="$dir/pid" \
+"$@" --datadir="$dir/data" --tmpdir="$dir" --socket="$dir/sock" --pid-file="$dir/pid" \
     --log-error="$dir/error.log" </dev/null 3<&- >>"$dir/mariadbd.out" 2>&1 &
 pid=$!
 echo "$pid $dir"
